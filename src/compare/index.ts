@@ -1,0 +1,2 @@
+/** pvkit/compare — see DESIGN.md. */
+export {};

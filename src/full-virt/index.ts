@@ -1,0 +1,2 @@
+/** pvkit/full-virt — see DESIGN.md. */
+export {};

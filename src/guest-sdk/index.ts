@@ -1,0 +1,2 @@
+/** pvkit/guest-sdk — see DESIGN.md. */
+export {};

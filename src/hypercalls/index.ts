@@ -1,0 +1,2 @@
+/** pvkit/hypercalls — see DESIGN.md. */
+export {};

@@ -1,0 +1,2 @@
+/** pvkit/hypervisor — see DESIGN.md. */
+export {};

@@ -1,0 +1,2 @@
+/** pvkit/pv-drivers — see DESIGN.md. */
+export {};
