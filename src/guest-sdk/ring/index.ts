@@ -1,0 +1,28 @@
+/** Shared rings: the synchronous ring.h core and the async layer over it. */
+export {
+  AsyncBackRing,
+  AsyncFrontRing,
+  type FlushMode,
+  type RingCounters,
+  type RingIds,
+} from "./async-ring.js";
+export { barrier } from "./barrier.js";
+export type { RingCodec } from "./codec.js";
+export {
+  RING_HEADER_SIZE,
+  RING_REQ_EVENT,
+  RING_REQ_PROD,
+  RING_RSP_EVENT,
+  RING_RSP_PROD,
+  ringSize,
+  slotOffset,
+} from "./ring-layout.js";
+export {
+  CountingSharedPage,
+  LocalSharedPage,
+  readPageBytes,
+  SHARED_PAGE_SIZE,
+  type SharedPage,
+  writePageBytes,
+} from "./shared-page.js";
+export { BackRing, FrontRing, sharedRingInit, slotSizeOf } from "./shared-ring.js";
