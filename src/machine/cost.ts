@@ -59,6 +59,13 @@ export const CostTable = {
 
 export type CostName = keyof typeof CostTable;
 
+/**
+ * The simulated CPU's clock in Hz, used only where a device counts real time against the cycle
+ * clock (the PC's 8254 PIT, whose input is 1.193182 MHz). 100 MHz: a Pentium-class i386 part
+ * (Intel Pentium 100, 1994), consistent with the table's one cycle per instruction; not tuned.
+ */
+export const CPU_CLOCK_HZ = 100_000_000;
+
 /** Multiplies the trap-path costs by `scale` (for `pvkit compare --trap-scale`). */
 export function scaledCostTable(scale: number): Record<CostName, number> {
   const trapPath: ReadonlySet<CostName> = new Set<CostName>([
