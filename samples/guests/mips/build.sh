@@ -26,6 +26,4 @@ link() { # out.elf sources...
 
 link hello.elf ../common/hello.c
 link compute.elf ../common/compute.c
-if [ -f harness/harness.S ]; then
-  link harness.elf harness/harness.S
-fi
+link harness.elf harness/harness.S harness/harness.c
