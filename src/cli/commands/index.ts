@@ -1,4 +1,7 @@
 import type { Command } from "commander";
+import { registerStoreLs } from "./store-ls.js";
 
 /** Every subcommand registers itself here; one line per command file. */
-export function registerCommands(_program: Command): void {}
+export function registerCommands(program: Command): void {
+  registerStoreLs(program);
+}
