@@ -1,2 +1,2 @@
 /** pvkit/pv-drivers — see DESIGN.md. */
-export {};
+export * from "./nfs/index.js";

@@ -1,0 +1,136 @@
+/**
+ * Transport adapters around `RpcDispatcher.handleRecord`: TCP with record marking (what real
+ * NFS clients use on loopback) and datagrams (one record per datagram, as over UDP; the
+ * emulated-NIC path hands datagrams to `DatagramRpcAdapter` directly).
+ */
+import dgram from "node:dgram";
+import net from "node:net";
+import { RecordMarkingDecoder, singleFragmentHeader } from "./record-marking.js";
+import type { RpcTransportContext } from "./rpc-msg.js";
+
+/** Something that answers one RPC record. */
+export interface RecordHandler {
+  handleRecord(record: Uint8Array, context: RpcTransportContext): Promise<Uint8Array | null>;
+}
+
+/** Options of the stream adapter. */
+export interface TcpRpcOptions {
+  /** Largest record accepted; bigger ones close the connection. */
+  readonly maxRecordBytes: number;
+  /** Called with protocol problems (oversized record, socket errors) for --verbose. */
+  readonly onEvent?: (line: string) => void;
+}
+
+/**
+ * Serves records over TCP. Calls on one connection are answered in order, one at a time
+ * (RPC allows any order; in-order keeps WRITE-then-COMMIT pipelines simple); connections
+ * run concurrently.
+ */
+export class TcpRpcServer {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(
+    private readonly handler: RecordHandler,
+    private readonly options: TcpRpcOptions,
+  ) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  /** Listens on host:port (port 0: ephemeral); resolves with the bound port. */
+  listen(port: number, host = "127.0.0.1"): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        const addr = this.server.address();
+        resolve(typeof addr === "object" && addr !== null ? addr.port : port);
+      });
+    });
+  }
+
+  /** Stops listening and closes every connection. */
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    const context: RpcTransportContext = {
+      transport: "tcp",
+      peer: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
+    };
+    const decoder = new RecordMarkingDecoder(this.options.maxRecordBytes);
+    const queue: Uint8Array[] = [];
+    let busy = false;
+    const pump = async (): Promise<void> => {
+      if (busy) return;
+      busy = true;
+      while (queue.length > 0 && !socket.destroyed) {
+        const record = queue.shift()!;
+        const reply = await this.handler.handleRecord(record, context);
+        if (reply !== null && !socket.destroyed) {
+          socket.cork();
+          socket.write(singleFragmentHeader(reply.length));
+          socket.write(reply);
+          socket.uncork();
+        }
+        if (queue.length < 16 && socket.isPaused()) socket.resume();
+      }
+      busy = false;
+    };
+    socket.on("data", (chunk: Buffer) => {
+      const { records, error } = decoder.push(chunk);
+      if (error !== undefined) {
+        this.options.onEvent?.(`[tcp ${context.peer}] closing: ${error}`);
+        socket.destroy();
+        return;
+      }
+      if (records.length === 0) return;
+      queue.push(...records);
+      // Back-pressure: a client that pipelines faster than we answer is paused.
+      if (queue.length >= 64) socket.pause();
+      void pump();
+    });
+    socket.on("error", (err) => this.options.onEvent?.(`[tcp ${context.peer}] ${err.message}`));
+    socket.on("close", () => this.sockets.delete(socket));
+  }
+}
+
+/** One record per datagram, no framing (RFC 5531 §11 applies to streams only). */
+export class DatagramRpcAdapter {
+  /** @param maxDatagramBytes larger datagrams are dropped unanswered. */
+  constructor(
+    private readonly handler: RecordHandler,
+    private readonly maxDatagramBytes = 65507,
+  ) {}
+
+  /** Answers one datagram; null means send nothing. */
+  handle(datagram: Uint8Array, context: RpcTransportContext): Promise<Uint8Array | null> {
+    if (datagram.length > this.maxDatagramBytes) return Promise.resolve(null);
+    return this.handler.handleRecord(datagram, context);
+  }
+}
+
+/** Binds a host UDP socket to a datagram adapter (optional second listener of `nfs-serve`). */
+export function bindUdp(
+  adapter: DatagramRpcAdapter,
+  port: number,
+  host = "127.0.0.1",
+): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket("udp4");
+    sock.once("error", reject);
+    sock.on("message", (msg, rinfo) => {
+      const context: RpcTransportContext = { transport: "udp", peer: `${rinfo.address}:${rinfo.port}` };
+      void adapter.handle(msg, context).then((reply) => {
+        if (reply !== null) sock.send(reply, rinfo.port, rinfo.address);
+      });
+    });
+    sock.bind(port, host, () => {
+      sock.off("error", reject);
+      resolve(sock);
+    });
+  });
+}
