@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the x86 kernel sample (kernel.elf): two flat user programs linked at 0x40000000 and
+# embedded into the kernel. Same clang/lld flags as ../build.sh; reproducible (relative paths,
+# -ffile-prefix-map, no build-id); the committed ELF must match a rebuild byte for byte.
+set -euo pipefail
+cd "$(dirname "$0")"
+CC="${X86_CC:-clang}"
+OBJCOPY="${X86_OBJCOPY:-llvm-objcopy}"
+GUESTS="$(cd ../.. && pwd)"
+CFLAGS=(--target=i686-unknown-none-elf -march=i386 -ffreestanding -nostdlib -static -fuse-ld=lld
+  -msoft-float -mno-sse -mno-mmx -O2 -fno-pic -fno-asynchronous-unwind-tables -fno-unwind-tables
+  -fno-ident -Wall -Wextra -Werror "-ffile-prefix-map=$GUESTS=." -I..)
+LDFLAGS=(-Wl,--build-id=none -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack)
+B=build
+rm -rf "$B"
+mkdir -p "$B"
+
+user() { # name sources...
+  local name="$1"
+  shift
+  "$CC" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wl,-T,user/user.ld -o "$B/user-$name.elf" \
+    user/crt0.S user/arch.c ../../common/print.c "$@"
+  "$OBJCOPY" -O binary "$B/user-$name.elf" "$B/user-$name.bin"
+}
+user compute user/compute-main.c ../../common/compute.c -DCOMPUTE_NO_MAIN
+user bench user/kbench.c
+
+"$CC" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wl,-T,kernel.ld -o kernel.elf entry.S kernel.c user-images.S
+echo "built samples/guests/x86/kernel/kernel.elf"
