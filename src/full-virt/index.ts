@@ -1,2 +1,2 @@
 /** pvkit/full-virt — see DESIGN.md. */
-export {};
+export { INVALID_MFN, type M2p, type MachinePageAllocator, type P2m } from "./interfaces.js";

@@ -1,2 +1,36 @@
-/** pvkit/hypervisor — see DESIGN.md. */
-export {};
+/** pvkit/hypervisor — domains, machine memory, scheduler, hypercall dispatch, event channels, TS guests. */
+export { type ConsoleLine, DomainConsole } from "./console.js";
+export { CONSOLE_IO_MAX, POLL_MAX_PORTS, XEN_VERSION } from "./core-hypercalls.js";
+export {
+  type DispatcherHost,
+  HypercallDispatcher,
+  type HypercallHandler,
+  type HypercallListener,
+  type HypercallRequest,
+} from "./dispatcher.js";
+export {
+  BootPfn,
+  Domain,
+  type DomainInit,
+  type DomainState,
+  type GuestAddressTranslator,
+  Vcpu,
+  type VcpuState,
+} from "./domain.js";
+export { HypervisorError, IsolationViolation } from "./errors.js";
+export { type EventChannelHost, EventChannels, type EvtchnOpHandler } from "./event-channels.js";
+export { EvtchnTable } from "./evtchn-table.js";
+export { GuestMemoryCopier } from "./guest-memory.js";
+export {
+  type CreateDomainOptions,
+  type DomainEvent,
+  Hypervisor,
+  type HypervisorOptions,
+} from "./hypervisor.js";
+export { Access, MachineMemory, OWNER_XEN } from "./machine-memory.js";
+export { P2mFlag, P2mTable } from "./p2m.js";
+export { type RunEnd, Scheduler } from "./scheduler.js";
+export { DomainStats, type DomainStatsSnapshot, NR_TRAP_CAUSES } from "./stats.js";
+export { DomainToken, GuestContextToken, HypervisorToken } from "./tokens.js";
+export { launchTsGuest, TsGuestBackend, type TsGuestOptions } from "./ts-guest/ts-guest-backend.js";
+export { type VcpuBackend, VcpuExitReason } from "./vcpu-backend.js";

@@ -1,0 +1,251 @@
+/**
+ * Runs a TypeScript guest as a domain's vCPU. The guest is async code; every `ctx.hypercall`
+ * queues a request and parks the calling async chain. The scheduler calls `run(budget)`: the
+ * back end resumes the guest, lets it run until every chain is parked again (a macrotask turn:
+ * deterministic, no host timers), dispatches the queued hypercalls one at a time through the
+ * same dispatcher and costs as a trapping guest, and returns when the guest blocks, yields, has
+ * spent its budget or dies. A guest with no outstanding hypercall is idle: its vCPU blocks until
+ * an event arrives, and the upcall handler runs at the next resumption.
+ *
+ * Limits (documented in docs): a guest that loops forever without touching its context cannot
+ * be preempted in-process; a guest that awaits host promises (timers, I/O) runs those
+ * continuations outside its slice.
+ */
+import { type GuestContext, GuestFault, type TsGuest, type UpcallHandler } from "../../hypercalls/index.js";
+import { PAGE_SIZE } from "../../machine/index.js";
+import { BootPfn, type Domain } from "../domain.js";
+import type { Hypervisor } from "../hypervisor.js";
+import { GuestContextToken } from "../tokens.js";
+import { type VcpuBackend, VcpuExitReason } from "../vcpu-backend.js";
+import { TsGuestMemory } from "./guest-memory-accessor.js";
+
+interface PendingCall {
+  readonly nr: number;
+  readonly args: Uint32Array;
+  readonly resolve: (result: number) => void;
+}
+
+export interface TsGuestOptions {
+  /** Cycles a guest may run between two yield points before the watchdog crashes it. */
+  readonly watchdogCycles?: number;
+}
+
+/** Lets every parked async chain of the guest run until it parks again. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class TsGuestBackend implements VcpuBackend {
+  readonly ctx: GuestContext;
+  private readonly queue: PendingCall[] = [];
+  private deferred: { call: PendingCall; result: number } | null = null;
+  private started = false;
+  private finished = false;
+  private failure: unknown = null;
+  private upcall: UpcallHandler | null = null;
+  private sinceYield = 0;
+  private nextPfn: number = BootPfn.firstFree;
+  private readonly watchdogCycles: number;
+
+  constructor(
+    private readonly hv: Hypervisor,
+    private readonly domain: Domain,
+    private readonly guest: TsGuest,
+    opts: TsGuestOptions = {},
+  ) {
+    this.watchdogCycles = opts.watchdogCycles ?? 50_000_000;
+    const mem = new TsGuestMemory(domain, {
+      memory: hv.memory,
+      charge: (c) => this.charge(c),
+      fault: (msg) => this.fault(msg),
+    });
+    this.ctx = {
+      domid: domain.domid,
+      arch: domain.arch,
+      layouts: domain.layouts,
+      nrPages: domain.nrPages,
+      startInfoAddress: BootPfn.startInfo * PAGE_SIZE,
+      sharedInfoAddress: BootPfn.sharedInfo * PAGE_SIZE,
+      mem,
+      charge: (cycles: number) => this.charge(cycles),
+      now: () => hv.clock.cycles,
+      hypercall: (nr, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0) => this.enqueue(nr, [a1, a2, a3, a4, a5]),
+      setUpcallHandler: (h) => {
+        this.upcall = h;
+      },
+      allocPage: () => (this.nextPfn < domain.nrPages ? this.nextPfn++ : -1),
+    };
+    domain.container.registerInstance(GuestContextToken, this.ctx);
+  }
+
+  /** Charges modelled guest computation; the watchdog crashes a guest that never yields. */
+  charge(cycles: number): void {
+    if (!this.domain.alive) throw new GuestFault(this.domain.domid, "domain is no longer running");
+    if (!(cycles >= 0)) throw this.fault(`charge(${cycles}): cycles must be a non-negative number`);
+    this.hv.chargeGuest(this.domain, cycles);
+    this.sinceYield += cycles;
+    if (this.sinceYield > this.watchdogCycles) {
+      throw this.fault(
+        `watchdog: ran ${this.sinceYield} cycles without yielding (limit ${this.watchdogCycles})`,
+      );
+    }
+  }
+
+  /** Crashes the domain and returns the fault to throw into guest code. */
+  private fault(message: string): GuestFault {
+    this.hv.crash(this.domain.domid, message);
+    return new GuestFault(this.domain.domid, message);
+  }
+
+  private enqueue(nr: number, raw: number[]): Promise<number> {
+    if (!this.domain.alive) return new Promise<number>(() => {}); // a dead guest never resumes
+    const args = new Uint32Array(5);
+    for (let i = 0; i < 5; i++) {
+      const v = raw[i];
+      args[i] = typeof v === "number" && Number.isFinite(v) ? v : 0;
+    }
+    return new Promise<number>((resolve) => {
+      this.queue.push({
+        nr: typeof nr === "number" && Number.isFinite(nr) ? nr >>> 0 : 0xffffffff,
+        args,
+        resolve,
+      });
+    });
+  }
+
+  private start(): void {
+    this.started = true;
+    let main: Promise<void>;
+    try {
+      main = this.guest.main(this.ctx);
+    } catch (err) {
+      main = Promise.reject(err);
+    }
+    main.then(
+      () => {
+        this.finished = true;
+      },
+      (err: unknown) => {
+        this.finished = true;
+        this.failure = err;
+      },
+    );
+  }
+
+  private deliverUpcall(): boolean {
+    const handler = this.upcall;
+    if (!handler || !this.hv.events.eventsNeedDelivery(this.domain)) return false;
+    this.domain.stats.upcalls++;
+    this.hv.chargeMonitor(this.domain, this.hv.costs.eventDeliver);
+    this.hv.events.setUpcallMask(this.domain, true);
+    try {
+      handler();
+    } catch (err) {
+      if (!(err instanceof GuestFault)) this.fault(`upcall handler threw: ${String(err)}`);
+    }
+    if (this.domain.alive) this.hv.events.setUpcallMask(this.domain, false);
+    return true;
+  }
+
+  /** The guest's end: return from main powers off; a throw crashes with the error as diagnostic. */
+  private finish(): VcpuExitReason {
+    if (this.domain.alive) {
+      if (this.failure !== null) {
+        const f = this.failure;
+        this.hv.crash(this.domain.domid, `guest threw: ${f instanceof Error ? f.message : String(f)}`);
+      } else {
+        this.hv.shutdown(this.domain.domid, 0);
+      }
+    }
+    return VcpuExitReason.halted;
+  }
+
+  async run(budget: number): Promise<VcpuExitReason> {
+    const clock = this.hv.clock;
+    const end = clock.cycles + budget;
+    const vcpu = this.domain.vcpu;
+    this.sinceYield = 0;
+    if (!this.started) {
+      this.start();
+      await settle();
+    }
+    if (this.deferred) {
+      const { call, result } = this.deferred;
+      this.deferred = null;
+      await this.resume(call, result);
+    } else if (this.deliverUpcall()) {
+      await settle();
+    }
+    for (;;) {
+      if (!this.domain.alive) return VcpuExitReason.halted;
+      if (this.finished) return this.finish();
+      // Timers due inside the slice (set_timer_op) fire at the guest's yield points.
+      if (clock.cycles >= clock.nextDeadline) clock.runDue();
+      if (clock.cycles >= end) return VcpuExitReason.budget;
+      const call = this.queue.shift();
+      if (!call) {
+        // Idle guest: block until an event (a pending one wakes it through the next kick).
+        this.hv.scheduler.block(vcpu);
+        return VcpuExitReason.blocked;
+      }
+      this.sinceYield = 0;
+      const result = this.hv.hypercall(this.domain, call.nr, call.args);
+      if (!this.domain.alive) return VcpuExitReason.halted;
+      if (vcpu.state === "blocked" || vcpu.yieldRequested || clock.cycles >= end) {
+        this.deferred = { call, result };
+        if (vcpu.yieldRequested) {
+          vcpu.yieldRequested = false;
+          return VcpuExitReason.yield;
+        }
+        return vcpu.state === "blocked" ? VcpuExitReason.blocked : VcpuExitReason.budget;
+      }
+      await this.resume(call, result);
+    }
+  }
+
+  /**
+   * Returns to the guest: like Xen's return path, a pending unmasked event is delivered first
+   * (the upcall runs before the interrupted code continues), then the call's result.
+   */
+  private async resume(call: PendingCall, result: number): Promise<void> {
+    this.deliverUpcall();
+    if (!this.domain.alive) return;
+    call.resolve(result);
+    await settle();
+  }
+
+  dispose(): void {
+    this.queue.length = 0;
+    this.deferred = null;
+    this.upcall = null;
+  }
+}
+
+/** Creates a domain for `guest`, attaches its runtime and unpauses it. */
+export function launchTsGuest(
+  hv: Hypervisor,
+  guest: TsGuest,
+  opts: {
+    name?: string;
+    arch?: "mips" | "x86";
+    pages?: number;
+    maxPages?: number;
+    privileged?: boolean;
+    cmdline?: string;
+    watchdogCycles?: number;
+    paused?: boolean;
+  } = {},
+): { domain: Domain; backend: TsGuestBackend } {
+  const domain = hv.createDomain({
+    name: opts.name ?? guest.name,
+    arch: opts.arch ?? "x86",
+    pages: opts.pages ?? 16,
+    ...(opts.maxPages !== undefined ? { maxPages: opts.maxPages } : {}),
+    ...(opts.privileged !== undefined ? { privileged: opts.privileged } : {}),
+    ...(opts.cmdline !== undefined ? { cmdline: opts.cmdline } : {}),
+  });
+  const backend = new TsGuestBackend(hv, domain, guest, {
+    ...(opts.watchdogCycles ? { watchdogCycles: opts.watchdogCycles } : {}),
+  });
+  hv.attachBackend(domain, backend);
+  if (!opts.paused) hv.unpause(domain.domid);
+  return { domain, backend };
+}
