@@ -13,25 +13,25 @@
 #define CRC_BYTES (128 * 1024) /* bytes per CRC32 pass */
 #endif
 #ifndef CRC_ROUNDS
-#define CRC_ROUNDS 16
+#define CRC_ROUNDS 24
 #endif
 #ifndef SHA_BYTES
 #define SHA_BYTES (64 * 1024) /* bytes hashed per SHA-256 round */
 #endif
 #ifndef SHA_ROUNDS
-#define SHA_ROUNDS 16
+#define SHA_ROUNDS 28
 #endif
 #ifndef SORT_N
 #define SORT_N 16384 /* 32-bit keys per heapsort */
 #endif
 #ifndef SORT_ROUNDS
-#define SORT_ROUNDS 8
+#define SORT_ROUNDS 12
 #endif
 #ifndef MAT_N
 #define MAT_N 64 /* square matrices of 32-bit integers */
 #endif
 #ifndef MAT_ROUNDS
-#define MAT_ROUNDS 12
+#define MAT_ROUNDS 20
 #endif
 
 static uint8_t buf[CRC_BYTES > SHA_BYTES ? CRC_BYTES : SHA_BYTES];
