@@ -16,3 +16,4 @@ export {
   PhysicalMemory,
   type WatchedWriteHandler,
 } from "./memory.js";
+export * as mips from "./mips/index.js";
