@@ -18,7 +18,9 @@ const TWO_32 = 4294967296;
 
 /** XDR units are 4 bytes; opaque data and strings are zero-padded to a multiple of 4 (RFC 4506 §3). */
 export function xdrPad(length: number): number {
-  return (length + 3) & ~3;
+  // Arithmetic, not `(n + 3) & ~3`: lengths up to 2^32 - 1 come off the wire and bitwise
+  // operators would wrap them to small numbers.
+  return length + ((4 - (length % 4)) % 4);
 }
 
 /**

@@ -5,7 +5,7 @@
  * listing is sorted by cookie, like ext4's hash-ordered readdir. "Continue after cookie c"
  * therefore stays meaningful when entries are added or removed between pages: nothing that
  * stays in the directory is skipped or returned twice. Listings are cached per directory and
- * rebuilt when its mtime/ctime change.
+ * rebuilt when its mtime/ctime change (see SETTLE_NS).
  */
 import type { BigIntStats } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
@@ -41,9 +41,18 @@ export function nameCookie(name: string): number {
   return cookie < FIRST_NAME_COOKIE ? cookie + FIRST_NAME_COOKIE : cookie;
 }
 
+/**
+ * Host timestamps come from a coarse clock (Linux current_time() advances once per tick, up
+ * to 10 ms at HZ=100), so two changes within one tick leave mtime/ctime unchanged. A listing
+ * is reused only if it was read at least this long after the directory's last change.
+ */
+const SETTLE_NS = 50_000_000n;
+
 interface CachedListing {
   readonly mtimeNs: bigint;
   readonly ctimeNs: bigint;
+  /** Wall-clock time (ns) when the listing was read. */
+  readonly readAtNs: bigint;
   readonly entries: readonly ListingEntry[];
 }
 
@@ -57,11 +66,17 @@ export class DirListingCache {
   async get(abs: string, st: BigIntStats): Promise<readonly ListingEntry[]> {
     const key = `${st.dev}:${st.ino}`;
     const hit = this.cache.get(key);
-    if (hit !== undefined && hit.mtimeNs === st.mtimeNs && hit.ctimeNs === st.ctimeNs) {
+    if (
+      hit !== undefined &&
+      hit.mtimeNs === st.mtimeNs &&
+      hit.ctimeNs === st.ctimeNs &&
+      hit.readAtNs - st.ctimeNs > SETTLE_NS
+    ) {
       this.cache.delete(key);
       this.cache.set(key, hit);
       return hit.entries;
     }
+    const readAtNs = BigInt(Date.now()) * 1_000_000n;
     const names = await readdir(abs);
     const entries: ListingEntry[] = [];
     for (let i = 0; i < names.length; i += 128) {
@@ -80,7 +95,7 @@ export class DirListingCache {
         entries[i] = { ...entries[i]!, cookie: entries[i - 1]!.cookie + 1 };
       }
     }
-    this.cache.set(key, { mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, entries });
+    this.cache.set(key, { mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, readAtNs, entries });
     if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);
     return entries;
   }
