@@ -1,0 +1,8 @@
+/**
+ * `npm run bench`: runs every benchmark and prints one JSON object per line.
+ * Usage: node --import tsx bench/run.ts [--no-qemu]
+ */
+import { benchMipsCpu } from "./mips-cpu.js";
+
+const qemu = !process.argv.includes("--no-qemu");
+console.log(JSON.stringify(await benchMipsCpu({ qemu })));
