@@ -16,6 +16,6 @@ void kmain(void) {
               (u32)((const char *)user_compute_end - (const char *)user_compute_start));
   proc_create(2, "kbench", user_bench_start,
               (u32)((const char *)user_bench_end - (const char *)user_bench_start));
-  mtc0(C0_COMPARE, mfc0(C0_COUNT) + TIMER_INTERVAL);
+  timer_arm();
   trap_return(schedule());
 }

@@ -6,7 +6,9 @@
 
 struct proc procs[NPROC];
 struct proc *cur_proc;
-struct trapframe *cur_frame;
+/* Until the first process runs, a kernel-mode exception saves into boot_frame and panics. */
+static struct trapframe boot_frame;
+struct trapframe *cur_frame = &boot_frame;
 
 void proc_create(int pid, const char *name, const u32 *image, u32 image_bytes) {
   struct proc *p = &procs[pid - 1];

@@ -83,6 +83,20 @@ static struct trapframe *do_syscall(struct proc *p, struct trapframe *tf) {
 
 u32 timer_ticks;
 
+/*
+ * Sets Compare one quantum ahead; writing Compare also acknowledges the timer (MIPS32
+ * Vol. III, Compare register). If Count has already passed the new Compare (the host ran
+ * something else in between: seen under QEMU on a loaded machine), the interrupt would not
+ * come until Count wraps, so re-arm until Compare is still ahead of Count.
+ */
+void timer_arm(void) {
+  u32 next;
+  do {
+    next = mfc0(C0_COUNT) + TIMER_INTERVAL;
+    mtc0(C0_COMPARE, next);
+  } while ((s32)(next - mfc0(C0_COUNT)) <= 0);
+}
+
 struct trapframe *trap_handler(struct trapframe *tf) {
   struct proc *p = cur_proc;
   u32 exc = (tf->cause & CAUSE_EXC_MASK) >> CAUSE_EXC_SHIFT;
@@ -91,9 +105,8 @@ struct trapframe *trap_handler(struct trapframe *tf) {
   switch (exc) {
     case EXC_INT:
       if (tf->cause & CAUSE_IP7) {
-        /* Writing Compare acknowledges the timer (MIPS32 Vol. III, Compare). */
         timer_ticks++;
-        mtc0(C0_COMPARE, mfc0(C0_COUNT) + TIMER_INTERVAL);
+        timer_arm();
         return schedule();
       }
       return tf; /* spurious: nothing else is unmasked */

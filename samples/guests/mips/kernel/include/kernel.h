@@ -84,6 +84,7 @@ void kernel_finish(int status) __attribute__((noreturn));
 /* trap.c */
 extern u32 timer_ticks; /* timing-dependent: only "seen or not" is ever printed */
 struct trapframe *trap_handler(struct trapframe *tf);
+void timer_arm(void);
 
 
 #endif

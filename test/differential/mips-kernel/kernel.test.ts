@@ -1,0 +1,89 @@
+/**
+ * The MIPS kernel sample (issue 4; its ksseg build is issue 8's Disco guest):
+ *  - both builds (kseg0 and ksseg + boot stub) print exactly expected-output.txt under QEMU
+ *    mipssim and on pvkit's mipssim board, and pvkit stops with exit code 0;
+ *  - where the cross compiler exists, a rebuild gives byte-identical ELFs.
+ * expected-output.txt was produced under QEMU; it holds no timing-dependent text (the kernel
+ * prints results at the end in pid order, never interleavings or tick counts).
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { hasMipsGcc, hasQemuMips, runQemuMips } from "../mips/qemu.js";
+import { END_MARKER } from "./marker.js";
+import { KERNEL_BUILDS, KERNEL_DIR, loadMipsBoard, runOnPvkit } from "./run-kernel.js";
+
+const EXPECTED = readFileSync(new URL("./expected-output.txt", import.meta.url), "latin1");
+const board = await loadMipsBoard();
+const boardMissing = "missing" in board ? board.missing : "";
+
+describe("kernel sample: expected output is meaningful", () => {
+  it("covers both processes, the faults, the timer and the end marker", () => {
+    expect(EXPECTED).toContain("compute: total 1a8b26ab\n"); // = samples/guests/mips/compute.elf
+    expect(EXPECTED).toContain(
+      "[kernel] pid 1 exit status 0, syscalls 8, page faults 63, resumed faults 0\n",
+    );
+    expect(EXPECTED).toContain("kbench: null syscalls 4000, all returned the pid\n");
+    expect(EXPECTED).toContain("kbench: page faults: touched 128 fresh pages, all zero-filled\n");
+    expect(EXPECTED).toContain("unaligned access, instruction skipped: address error (load) at 0x00402001");
+    expect(EXPECTED).toContain("segmentation fault, killed: TLB store at 0x00000000");
+    expect(EXPECTED).toContain(
+      "[kernel] pid 2 exit status -11, syscalls 4208, page faults 131, resumed faults 1\n",
+    );
+    expect(EXPECTED).toContain("[kernel] timer preemption: seen\n");
+    expect(EXPECTED.endsWith("*** PVKIT KERNEL DONE ***\n")).toBe(true);
+  });
+});
+
+describe.skipIf(!hasQemuMips)(
+  "kernel sample under QEMU mipssim (skipped: qemu-system-mipsel not installed)",
+  () => {
+    for (const elf of KERNEL_BUILDS) {
+      it(`${elf} prints the expected output`, async () => {
+        const out = await runQemuMips(join(KERNEL_DIR, elf), { marker: END_MARKER, timeoutMs: 30_000 });
+        expect(out).toBe(EXPECTED);
+      });
+    }
+  },
+);
+
+describe.skipIf(boardMissing !== "")(
+  `kernel sample on pvkit's mipssim board${boardMissing ? ` (skipped: pvkit MIPS board unavailable: ${boardMissing})` : ""}`,
+  () => {
+    for (const elf of KERNEL_BUILDS) {
+      it(`${elf} prints the expected output and exits with 0`, () => {
+        if (!("createBoard" in board)) return;
+        const run = runOnPvkit(board.createBoard, join(KERNEL_DIR, elf));
+        expect(run.diagnostic).toBe("");
+        expect(run.output).toBe(EXPECTED);
+        expect(run.exitCode).toBe(0);
+        // The kernel path really ran: syscalls, TLB refills/invalids, the timer.
+        const exc = run.stats.exceptions as Record<string, number>;
+        expect(exc.Sys).toBe(4216);
+        expect(exc.Int).toBeGreaterThan(0);
+        expect((exc.TLBL ?? 0) + (exc.TLBS ?? 0)).toBeGreaterThan(128 * 4);
+      }, 120_000);
+    }
+  },
+);
+
+describe.skipIf(!hasMipsGcc)("kernel sample build (skipped: mipsel-linux-gnu-gcc not installed)", () => {
+  it("rebuilds byte-identical ELFs", () => {
+    // Build a copy of samples/guests so the committed files are never touched by the test.
+    const dir = mkdtempSync(join(tmpdir(), "pvkit-mips-kernel-"));
+    try {
+      cpSync("samples/guests", dir, { recursive: true });
+      const r = spawnSync("bash", [join(dir, "mips/kernel/build.sh")], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      for (const elf of KERNEL_BUILDS) {
+        const rebuilt = readFileSync(join(dir, "mips/kernel", elf));
+        const committed = readFileSync(join(KERNEL_DIR, elf));
+        expect(Buffer.compare(rebuilt, committed), `${elf} differs from its rebuild`).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
