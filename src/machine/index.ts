@@ -4,11 +4,40 @@
  */
 
 export type { Arch, Board, BoardStats } from "./board.js";
+export {
+  archOfElf,
+  BOARD_FACTORIES,
+  type BoardFactory,
+  type BoardOptions,
+  createBoard,
+  type GuestBoard,
+  MIPSSIM_RAM_BYTES,
+  MipssimBoard,
+} from "./boards/index.js";
 export { SimClock, type TimerHandle } from "./clock.js";
 export { type CostName, CostTable, costTableHash, scaledCostTable } from "./cost.js";
 export { type CpuStats, type IrqLine, NO_IRQ, StopReason, StopSignal } from "./cpu.js";
+export {
+  EXIT_PORT,
+  ExitPort,
+  Uart16550,
+  type Uart16550Options,
+  type Uart16550State,
+} from "./devices/index.js";
 export { LoaderError, MachineError, PvkitError } from "./errors.js";
 export { PortBus, type PortHandler, type PortSize } from "./io-ports.js";
+export {
+  type ElfImage,
+  type ElfSymbol,
+  EM_386,
+  EM_MIPS,
+  type LoadedElf,
+  loadElf32,
+  mipsKseg0ToPhys,
+  PF_X,
+  parseElf32,
+  SHF_EXECINSTR,
+} from "./loader/index.js";
 export {
   type AccessOracle,
   PAGE_SHIFT,
@@ -17,3 +46,4 @@ export {
   type WatchedWriteHandler,
 } from "./memory.js";
 export * as mips from "./mips/index.js";
+export * as x86 from "./x86/index.js";
