@@ -73,6 +73,8 @@ export interface MipsCpuOptions {
   clock: SimClock;
   stop: StopSignal;
   costs?: Readonly<Record<CostName, number>>;
+  /** Compile basic blocks (default true); false interprets every instruction (tests, debugging). */
+  compileBlocks?: boolean;
 }
 
 interface Block {
@@ -112,6 +114,8 @@ export class MipsCpu {
   readonly clock: SimClock;
   readonly stop: StopSignal;
   readonly costs: Readonly<Record<CostName, number>>;
+  /** Whether basic blocks are compiled (see MipsCpuOptions.compileBlocks). */
+  readonly compileBlocks: boolean;
 
   // --- state shared with generated code (public fields for speed; not part of the API) ---
   /** @internal an exception was raised by the current instruction */
@@ -164,6 +168,7 @@ export class MipsCpu {
     this.clock = opts.clock;
     this.stop = opts.stop;
     this.costs = opts.costs ?? CostTable;
+    this.compileBlocks = opts.compileBlocks ?? true;
     this.stats = new MipsCpuStats(this.clock);
     this.tlb = new Tlb(16);
     this.cp0 = new Cp0(this.clock, this.tlb, {
@@ -693,6 +698,7 @@ export class MipsCpu {
   }
 
   private lookupBlock(pc: number): Block | null {
+    if (!this.compileBlocks) return null;
     const i = (pc >>> 2) & VCACHE_MASK;
     if (this.vPc[i] === pc) {
       const k = this.vKey[i];
