@@ -1,13 +1,13 @@
 /** Per-instruction-class tests, run on both the compiled-block path and the interpreter. */
 import { describe, expect, it } from "vitest";
 import { StopReason } from "../../../src/machine/index.js";
-import { DONE, PATHS, runKernel } from "./machine.js";
+import { DONE, PATHS, runKernel, type TestMachine } from "./machine.js";
 
 const u = (v: number | undefined) => (v ?? 0) >>> 0;
 const DATA = 0x80010000;
 
 describe.each(PATHS)("MIPS instructions ($name)", ({ jit }) => {
-  const run = (body: Parameters<typeof runKernel>[0], setup?: Parameters<typeof runKernel>[1]["setup"]) => {
+  const run = (body: Parameters<typeof runKernel>[0], setup?: (m: TestMachine) => void) => {
     const r = runKernel(body, { jit, ...(setup ? { setup } : {}) });
     expect(r.why).toBe(StopReason.Exit);
     expect(r.code).toBe(DONE);
