@@ -282,9 +282,14 @@ export class Hypervisor {
 
   // --- execution ----------------------------------------------------------------------------
 
-  /** Runs the scheduler (see Scheduler.run). */
-  run(maxCycles?: number): Promise<RunEnd> {
-    return this.scheduler.run(maxCycles);
+  /**
+   * Runs the scheduler (see Scheduler.run). "all-halted" means every domain ended; a run with
+   * paused domains and nothing else to do ends "idle".
+   */
+  async run(maxCycles?: number): Promise<RunEnd> {
+    const end = await this.scheduler.run(maxCycles);
+    if (end === "all-halted" && [...this.domains.values()].some((d) => d.alive)) return "idle";
+    return end;
   }
 
   /** A trap-path or TS-guest hypercall: dispatches and returns the value for EAX / v0. */

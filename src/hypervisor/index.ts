@@ -29,6 +29,13 @@ export {
 } from "./hypervisor.js";
 export { Access, MachineMemory, OWNER_XEN } from "./machine-memory.js";
 export { P2mFlag, P2mTable } from "./p2m.js";
+export {
+  type RunnerDomainResult,
+  type RunnerGuest,
+  type RunnerOptions,
+  type RunnerResult,
+  runDomains,
+} from "./runner.js";
 export { type RunEnd, Scheduler } from "./scheduler.js";
 export { DomainStats, type DomainStatsSnapshot, NR_TRAP_CAUSES } from "./stats.js";
 export { DomainToken, GuestContextToken, HypervisorToken } from "./tokens.js";
