@@ -1,4 +1,5 @@
-import { open, unlink, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Nfs3Proc, Nfs3Status, readPostOpAttr } from "../../../src/pv-drivers/index.js";
@@ -15,13 +16,11 @@ describe("READDIR / READDIRPLUS over 5,000 entries", () => {
     sb = await makeSandbox();
     const { mkdir } = await import("node:fs/promises");
     await mkdir(join(sb.exportDir, "big"));
-    for (let i = 0; i < N; i += 250) {
-      await Promise.all(
-        Array.from({ length: Math.min(250, N - i) }, (_, k) =>
-          open(join(sb.exportDir, "big", nameOf(i + k)), "w").then((f) => f.close()),
-        ),
-      );
-    }
+    // One `xargs touch` creates the 5,000 files far faster than 5,000 async opens.
+    execFileSync("xargs", ["touch"], {
+      cwd: join(sb.exportDir, "big"),
+      input: Array.from({ length: N }, (_, i) => nameOf(i)).join("\n"),
+    });
     srv = await startServer(sb);
     big = (await srv.nfs.lookup(srv.root, "big")).fh!;
   });

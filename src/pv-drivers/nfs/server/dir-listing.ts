@@ -8,14 +8,12 @@
  * rebuilt when its mtime/ctime change (see SETTLE_NS).
  */
 import type { BigIntStats } from "node:fs";
-import { lstat, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 
-/** One directory entry. */
+/** One directory entry (file ids are looked up per page, not per listing). */
 export interface ListingEntry {
   readonly cookie: number;
   readonly name: string;
-  /** File id (inode number); 0 when the entry vanished while listing. */
-  readonly fileid: bigint;
 }
 
 /** Cookie of ".". */
@@ -78,16 +76,7 @@ export class DirListingCache {
     }
     const readAtNs = BigInt(Date.now()) * 1_000_000n;
     const names = await readdir(abs);
-    const entries: ListingEntry[] = [];
-    for (let i = 0; i < names.length; i += 128) {
-      const batch = names.slice(i, i + 128);
-      const stats = await Promise.all(
-        batch.map((n) => lstat(`${abs}/${n}`, { bigint: true }).catch(() => undefined)),
-      );
-      for (let j = 0; j < batch.length; j++) {
-        entries.push({ cookie: nameCookie(batch[j]!), name: batch[j]!, fileid: stats[j]?.ino ?? 0n });
-      }
-    }
+    const entries: ListingEntry[] = names.map((name) => ({ cookie: nameCookie(name), name }));
     entries.sort((x, y) => x.cookie - y.cookie || (x.name < y.name ? -1 : 1));
     // Equal hashes (rare): later names take the next free value so cookies stay unique.
     for (let i = 1; i < entries.length; i++) {

@@ -890,49 +890,53 @@ export class Nfs3Program implements RpcProgram {
     let index = cookie < COOKIE_DOT ? 0 : cookie < COOKIE_DOTDOT ? 1 : 2 + firstAfter(entries, cookie);
     const entryAt = (i: number): ListingEntry =>
       i === 0
-        ? { cookie: COOKIE_DOT, name: ".", fileid: dir.st.ino }
+        ? { cookie: COOKIE_DOT, name: "." }
         : i === 1
-          ? { cookie: COOKIE_DOTDOT, name: "..", fileid: parentNode.st.ino }
+          ? { cookie: COOKIE_DOTDOT, name: ".." }
           : entries[i - 2]!;
     let size = READDIR_FIXED;
     let dirBytes = 0;
-    const page: ListingEntry[] = [];
-    while (index < total) {
-      const e = entryAt(index);
-      const info = 8 + xdrStringSize(e.name) + 8;
-      const entrySize = 4 + info + (plus ? POST_OP_ATTR_SIZE + POST_OP_FH_SIZE : 0);
-      if (size + entrySize > maxcount || dirBytes + info + 4 > dircount) break;
-      size += entrySize;
-      dirBytes += info + 4;
-      page.push(e);
-      index++;
-    }
-    const eof = index >= total;
-    if (page.length === 0 && !eof) return fail(Nfs3Status.TooSmall, fattrOf(dir.st));
-    let nodes: (FsNode | undefined)[] = [];
-    if (plus) {
-      nodes = await Promise.all(
-        page.map(async (e) => {
+    const page: { entry: ListingEntry; node: FsNode }[] = [];
+    // Entries are stat'ed a batch at a time (file ids and, for READDIRPLUS, attributes);
+    // names that vanished since the listing was read are skipped.
+    fill: while (index < total) {
+      const batch: ListingEntry[] = [];
+      for (let i = index; i < total && batch.length < 64; i++) batch.push(entryAt(i));
+      const nodes = await Promise.all(
+        batch.map(async (e): Promise<FsNode | undefined> => {
           if (e.name === ".") return dir;
           if (e.name === "..") return parentNode;
           const n = await this.fs.stat(dir.rel === "" ? e.name : `${dir.rel}/${e.name}`);
           return typeof n === "number" ? undefined : n;
         }),
       );
+      for (let k = 0; k < batch.length; k++) {
+        const e = batch[k]!;
+        const node = nodes[k];
+        if (node !== undefined) {
+          const info = 8 + xdrStringSize(e.name) + 8;
+          const entrySize = 4 + info + (plus ? POST_OP_ATTR_SIZE + POST_OP_FH_SIZE : 0);
+          if (size + entrySize > maxcount || dirBytes + info + 4 > dircount) break fill;
+          size += entrySize;
+          dirBytes += info + 4;
+          page.push({ entry: e, node });
+        }
+        index++;
+      }
     }
+    const eof = index >= total;
+    if (page.length === 0 && !eof) return fail(Nfs3Status.TooSmall, fattrOf(dir.st));
     w.u32(Nfs3Status.Ok);
     writePostOpAttr(w, fattrOf(dir.st));
     w.opaqueFixed(expectVerf);
-    for (let i = 0; i < page.length; i++) {
-      const e = page[i]!;
+    for (const { entry, node } of page) {
       w.bool(true);
-      w.u64(e.fileid);
-      w.string(e.name);
-      w.u64(e.cookie);
+      w.u64(node.st.ino);
+      w.string(entry.name);
+      w.u64(entry.cookie);
       if (plus) {
-        const n = nodes[i];
-        writePostOpAttr(w, n === undefined ? undefined : fattrOf(n.st));
-        writePostOpFh(w, n === undefined ? undefined : this.fs.handleOf(n));
+        writePostOpAttr(w, fattrOf(node.st));
+        writePostOpFh(w, this.fs.handleOf(node));
       }
     }
     w.bool(false);
