@@ -2,20 +2,23 @@
  * The MIPS kernel sample (issue 4; its ksseg build is issue 8's Disco guest):
  *  - both builds (kseg0 and ksseg + boot stub) print exactly expected-output.txt under QEMU
  *    mipssim and on pvkit's mipssim board, and pvkit stops with exit code 0;
+ *  - so do copies with the timer quantum patched far smaller or larger (output independent of
+ *    the timer);
  *  - where the cross compiler exists, a rebuild gives byte-identical ELFs.
  * expected-output.txt was produced under QEMU; it holds no timing-dependent text (the kernel
  * prints results at the end in pid order, never interleavings or tick counts).
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasMipsGcc, hasQemuMips, runQemuMips } from "../mips/qemu.js";
 import { END_MARKER } from "./marker.js";
-import { KERNEL_BUILDS, KERNEL_DIR, loadMipsBoard, runOnPvkit } from "./run-kernel.js";
+import { KERNEL_BUILDS, KERNEL_DIR, loadMipsBoard, runOnPvkit, withTimerInterval } from "./run-kernel.js";
 
 const EXPECTED = readFileSync(new URL("./expected-output.txt", import.meta.url), "latin1");
+const elfBytes = (elf: string) => new Uint8Array(readFileSync(join(KERNEL_DIR, elf)));
 const board = await loadMipsBoard();
 const boardMissing = "missing" in board ? board.missing : "";
 
@@ -46,6 +49,19 @@ describe.skipIf(!hasQemuMips)(
         expect(out).toBe(EXPECTED);
       });
     }
+    // Default quantum 40000 Count ticks (~7 ms of QEMU's 6 MHz Count): try ~80 us and ~33 ms.
+    for (const ticks of [500, 200_000]) {
+      it(`kernel-ksseg.elf with a ${ticks}-tick quantum prints the same`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), "pvkit-mips-kernel-"));
+        try {
+          const path = join(dir, "kernel.elf");
+          writeFileSync(path, withTimerInterval(elfBytes("kernel-ksseg.elf"), path, ticks));
+          expect(await runQemuMips(path, { marker: END_MARKER, timeoutMs: 30_000 })).toBe(EXPECTED);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    }
   },
 );
 
@@ -55,7 +71,7 @@ describe.skipIf(boardMissing !== "")(
     for (const elf of KERNEL_BUILDS) {
       it(`${elf} prints the expected output and exits with 0`, () => {
         if (!("createBoard" in board)) return;
-        const run = runOnPvkit(board.createBoard, join(KERNEL_DIR, elf));
+        const run = runOnPvkit(board.createBoard, elfBytes(elf), elf);
         expect(run.diagnostic).toBe("");
         expect(run.output).toBe(EXPECTED);
         expect(run.exitCode).toBe(0);
@@ -66,6 +82,17 @@ describe.skipIf(boardMissing !== "")(
         expect((exc.TLBL ?? 0) + (exc.TLBS ?? 0)).toBeGreaterThan(128 * 4);
       }, 120_000);
     }
+    it("kernel.elf with a 1500-tick quantum prints the same (about 100 000 preemptions)", () => {
+      if (!("createBoard" in board)) return;
+      const run = runOnPvkit(
+        board.createBoard,
+        withTimerInterval(elfBytes("kernel.elf"), "kernel.elf", 1500),
+        "kernel.elf",
+      );
+      expect(run.diagnostic).toBe("");
+      expect(run.output).toBe(EXPECTED);
+      expect((run.stats.exceptions as Record<string, number>).Int).toBeGreaterThan(50_000);
+    }, 120_000);
   },
 );
 

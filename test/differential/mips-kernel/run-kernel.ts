@@ -2,8 +2,8 @@
  * Runs the MIPS kernel sample (samples/guests/mips/kernel) on pvkit's mipssim board and under
  * QEMU, for the differential test beside this file.
  */
-import { readFileSync } from "node:fs";
 import type { BoardStats } from "../../../src/machine/board.js";
+import { EM_MIPS, parseElf32 } from "../../../src/machine/loader/elf.js";
 import { END_MARKER_TEXT } from "./marker.js";
 
 export const KERNEL_DIR = "samples/guests/mips/kernel";
@@ -33,15 +33,30 @@ export async function loadMipsBoard(): Promise<{ createBoard: CreateBoard } | { 
   }
 }
 
-/** Runs one kernel ELF on a fresh mipssim board until the exit port (or the budget). */
-export function runOnPvkit(createBoard: CreateBoard, elfPath: string): PvkitRun {
+/**
+ * A copy of a kernel ELF with its `timer_interval` variable (trap.c, Count ticks per quantum)
+ * set to `ticks`, to show the output does not depend on the timer.
+ */
+export function withTimerInterval(elf: Uint8Array, file: string, ticks: number): Uint8Array {
+  const img = parseElf32(elf, { file, machine: EM_MIPS });
+  const sym = img.symbols.find((s) => s.name === "timer_interval");
+  if (!sym) throw new Error(`${file}: no timer_interval symbol`);
+  const seg = img.loadSegments.find((p) => sym.value >= p.vaddr && sym.value + 4 <= p.vaddr + p.filesz);
+  if (!seg) throw new Error(`${file}: timer_interval is not in the file image`);
+  const out = elf.slice();
+  new DataView(out.buffer).setUint32(seg.offset + (sym.value - seg.vaddr), ticks, true);
+  return out;
+}
+
+/** Runs one kernel ELF image on a fresh mipssim board until the exit port (or the budget). */
+export function runOnPvkit(createBoard: CreateBoard, elf: Uint8Array, file: string): PvkitRun {
   let output = "";
   const board = createBoard("mips", {
     console: (b) => {
       output += String.fromCharCode(b);
     },
   });
-  board.loadGuest(new Uint8Array(readFileSync(elfPath)), elfPath);
+  board.loadGuest(elf, file);
   const stop = board.run(MAX_INSTRUCTIONS);
   return {
     output,

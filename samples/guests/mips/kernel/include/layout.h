@@ -44,7 +44,8 @@
 #define UART_PORT 0x3F8
 #define EXIT_PORT 0x501
 
-/* Timer quantum in Count ticks (Count runs at half the pipeline clock). */
+/* Default timer quantum in Count ticks (Count runs at half the pipeline clock); the kernel
+   reads it from the variable timer_interval (trap.c). */
 #define TIMER_INTERVAL 40000
 
 /* Trap frame offsets (struct trapframe in kernel.h): r1..r31 at 4*n. */
