@@ -1,0 +1,180 @@
+/**
+ * The PC board: the machine `qemu-system-i386 -M pc -kernel guest.elf -device
+ * isa-debug-exit,iobase=0x501,iosize=2` presents to a multiboot kernel (DESIGN.md "PC board").
+ *
+ *   RAM          128 MiB from physical 0 (QEMU pc's default -m)
+ *   0x20, 0xA0   8259A PIC pair, INTR → CPU, vectors by ICW2
+ *   0x40–0x43    8254 PIT, counter 0 → IRQ0 (clocked from the cycle clock at CPU_CLOCK_HZ)
+ *   0x3F8        16550A UART (COM1) → IRQ4
+ *   0x501        exit port: pvkit stops with the value written (QEMU's isa-debug-exit exits
+ *                with (v << 1) | 1; the differential tests undo that)
+ *   CPU          i386 (X86Cpu), started in the state QEMU's multiboot option ROM leaves
+ *
+ * No BIOS runs: the loader writes what QEMU+SeaBIOS hand a multiboot kernel (multiboot.ts) and
+ * the devices start in their power-on state (the PIT counting in mode 3, as QEMU resets it).
+ */
+
+import type { Arch, Board, BoardStats } from "../board.js";
+import { SimClock } from "../clock.js";
+import { type CostName, CPU_CLOCK_HZ } from "../cost.js";
+import { StopReason, StopSignal } from "../cpu.js";
+import { EXIT_PORT, ExitPort } from "../devices/exit-port.js";
+import { PicPair } from "../devices/pic-8259.js";
+import { Pit8254 } from "../devices/pit-8254.js";
+import { Uart16550 } from "../devices/uart-16550.js";
+import { PortBus } from "../io-ports.js";
+import { type LoadedMultiboot, loadMultiboot } from "../loader/multiboot.js";
+import { PhysicalMemory } from "../memory.js";
+import { X86Cpu } from "../x86/cpu.js";
+import { ATTR_ACCESSED, ATTR_CODE, ATTR_DB, ATTR_G, ATTR_P, ATTR_RW, ATTR_S } from "../x86/descriptors.js";
+import { CS, DS, ECX, ES, FS, GS, SS } from "../x86/modrm.js";
+
+/** QEMU pc's default RAM size (hw/i386/pc.c: default_ram_size 128 MiB). */
+export const PC_DEFAULT_RAM = 128 * 1024 * 1024;
+export const COM1_BASE = 0x3f8;
+export const COM1_IRQ = 4;
+export const PIT_IRQ = 0;
+
+/**
+ * Selectors and descriptors QEMU's multiboot option ROM (pc-bios/optionrom/multiboot.S) loads
+ * before jumping to the kernel: GDT entry 1 (0x08) flat 32-bit code, entry 2 (0x10) flat data,
+ * both base 0, limit 4 GiB, DPL 0. Checked by samples/guests/x86/mbinfo.elf under QEMU.
+ */
+export const MULTIBOOT_CODE_SELECTOR = 0x08;
+export const MULTIBOOT_DATA_SELECTOR = 0x10;
+/** Their descriptor-cache attributes: present, DPL 0, accessed, 32-bit, 4 KiB granular. */
+const ATTR_FLAT = ATTR_P | ATTR_S | ATTR_ACCESSED | ATTR_DB | ATTR_G;
+const ATTR_CODE32 = ATTR_FLAT | ATTR_CODE | ATTR_RW; // execute/read
+const ATTR_DATA32 = ATTR_FLAT | ATTR_RW; // read/write
+
+export interface PcBoardOptions {
+  /** RAM in bytes (default 128 MiB, a multiple of 4 KiB, at least 2 MiB). */
+  ramBytes?: number;
+  /** Cost table (default CostTable; `pvkit compare --trap-scale` passes a scaled one). */
+  costs?: Record<CostName, number>;
+  /** CPU clock for the PIT's 1.193182 MHz conversion (default CPU_CLOCK_HZ). */
+  cpuHz?: number;
+  /** Where COM1's transmitted bytes go (the console). */
+  console?: (byte: number) => void;
+  /** Bytes COM1 receives, queued at power-on. */
+  input?: string | Uint8Array;
+  /** Warnings (unclaimed ports, loader notes). */
+  warn?: (msg: string) => void;
+}
+
+export class PcBoard implements Board {
+  readonly arch: Arch = "x86";
+  readonly memory: PhysicalMemory;
+  readonly ports: PortBus;
+  readonly clock = new SimClock();
+  readonly stop = new StopSignal();
+  readonly cpu: X86Cpu;
+  readonly pic: PicPair;
+  readonly pit: Pit8254;
+  readonly uart: Uart16550;
+  readonly exitPort: ExitPort;
+  /** The loaded kernel, after `loadKernel`. */
+  kernel: LoadedMultiboot | null = null;
+  private readonly warn: (msg: string) => void;
+
+  constructor(opts: PcBoardOptions = {}) {
+    this.warn = opts.warn ?? (() => {});
+    this.memory = new PhysicalMemory(opts.ramBytes ?? PC_DEFAULT_RAM);
+    this.ports = new PortBus(this.warn);
+    const cpuOpts = { memory: this.memory, ports: this.ports, clock: this.clock, stop: this.stop };
+    this.cpu = new X86Cpu(opts.costs ? { ...cpuOpts, costs: opts.costs } : cpuOpts);
+    this.pic = new PicPair({ set: (level) => this.cpu.setIntr(level) }).attach(this.ports);
+    this.cpu.interruptController = this.pic;
+    this.pit = new Pit8254(this.clock, this.pic.irq(PIT_IRQ), opts.cpuHz ?? CPU_CLOCK_HZ).attach(this.ports);
+    const uartOpts = {
+      irq: this.pic.irq(COM1_IRQ),
+      name: "16550A COM1",
+      ...(opts.console ? { sink: opts.console } : {}),
+    };
+    this.uart = new Uart16550(
+      this.ports,
+      COM1_BASE,
+      opts.input !== undefined ? { ...uartOpts, input: opts.input } : uartOpts,
+    );
+    this.exitPort = new ExitPort(this.ports, this.stop, EXIT_PORT);
+  }
+
+  /**
+   * Loads a multiboot kernel (as `-kernel file -append cmdline`) and puts the CPU in the state
+   * QEMU's option ROM leaves: EAX magic, EBX info, ECX entry (the ROM jumps through ECX),
+   * CS 0x08 / data 0x10 flat, CR0 = PE|ET, IF = 0. Throws LoaderError for a bad image.
+   */
+  loadKernel(bytes: Uint8Array, file: string, cmdline = ""): LoadedMultiboot {
+    const mb = loadMultiboot(bytes, this.memory, { file, cmdline });
+    for (const w of mb.warnings) this.warn(w);
+    const cpu = this.cpu;
+    cpu.resetMultiboot(mb.entry, mb.infoAddress);
+    const flat = { base: 0, limit: 0xffffffff, valid: true };
+    for (const seg of [ES, SS, DS, FS, GS]) {
+      cpu.setSegment(seg, { ...flat, selector: MULTIBOOT_DATA_SELECTOR, attr: ATTR_DATA32 });
+    }
+    cpu.setSegment(CS, { ...flat, selector: MULTIBOOT_CODE_SELECTOR, attr: ATTR_CODE32 });
+    cpu.regs[ECX] = mb.entry | 0;
+    this.kernel = mb;
+    return mb;
+  }
+
+  run(maxInstructions: number): StopReason {
+    return this.cpu.run(maxInstructions);
+  }
+
+  /** Runs until the guest exits, idles, shuts down or `maxInstructions` pass, in slices. */
+  runToEnd(maxInstructions = Number.POSITIVE_INFINITY, slice = 10_000_000): StopReason {
+    let left = maxInstructions;
+    for (;;) {
+      const before = this.cpu.stats.instructions;
+      const r = this.cpu.run(Math.min(slice, left));
+      left -= this.cpu.stats.instructions - before;
+      if (r !== StopReason.Budget || left <= 0) return r;
+    }
+  }
+
+  stats(): BoardStats {
+    const cpu = this.cpu;
+    const exceptions: Record<string, number> = {};
+    cpu.stats.exceptions.forEach((n, vector) => {
+      if (n > 0) exceptions[`vector ${vector}`] = n;
+    });
+    const irqs: Record<string, number> = {};
+    this.pic.delivered.forEach((n, irq) => {
+      if (n > 0) irqs[`IRQ${irq}`] = n;
+    });
+    if (this.pic.spurious > 0) irqs.spurious = this.pic.spurious;
+    return {
+      instructions: cpu.stats.instructions,
+      cycles: this.clock.cycles,
+      exceptions,
+      interrupts: irqs,
+      devices: {
+        portAccesses: this.ports.accesses,
+        pitIrq0Edges: this.pit.irqEdges,
+        uartTxBytes: this.uart.txBytes,
+        uartRxBytes: this.uart.rxBytes,
+      },
+    };
+  }
+
+  diagnostic(): string {
+    const cpu = this.cpu;
+    const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, "0")}`;
+    const names = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
+    const regs = names.map((n, i) => `${n}=${hex(cpu.regs[i]!)}`).join(" ");
+    const lines = [
+      `pc board: cs:eip ${cpu.getSegment(CS).selector.toString(16)}:${hex(cpu.eip)} CPL ${cpu.cpl}, eflags ${hex(cpu.getEflags())}`,
+      `  ${regs}`,
+      `  cr0=${hex(cpu.cr0)} cr2=${hex(cpu.cr2)} cr3=${hex(cpu.cr3)} cr4=${hex(cpu.cr4)}, ${cpu.stats.instructions} instructions, ${this.clock.cycles} cycles`,
+    ];
+    if (cpu.diagnostic) lines.push(`  ${cpu.diagnostic}`);
+    const recent = cpu.recentInstructions(16);
+    if (recent.length > 0) {
+      lines.push("  last instructions:");
+      for (const r of recent) lines.push(`    ${r}`);
+    }
+    return lines.join("\n");
+  }
+}
