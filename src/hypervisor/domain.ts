@@ -44,6 +44,7 @@ export interface DomainInit {
   readonly arch: Arch;
   readonly layouts: AbiLayouts;
   readonly privileged: boolean;
+  readonly autoTranslated: boolean;
   readonly p2m: P2mTable;
   readonly console: DomainConsole;
   readonly stats: DomainStats;
@@ -58,6 +59,12 @@ export class Domain {
   readonly layouts: AbiLayouts;
   /** Domain 0: may act on other domains (status of their ports, remote shutdown, toolstack). */
   readonly privileged: boolean;
+  /**
+   * True if the guest names its memory by pseudo-physical frames (TS guests, MIPS PV, anything
+   * without an addressTranslator): start_info and grant entries carry pfns. False for x86 PV
+   * guests, which see machine frames (docs/mips-pv-abi.md "gfn vs mfn").
+   */
+  readonly autoTranslated: boolean;
   readonly p2m: P2mTable;
   readonly console: DomainConsole;
   readonly stats: DomainStats;
@@ -83,6 +90,7 @@ export class Domain {
     this.arch = init.arch;
     this.layouts = init.layouts;
     this.privileged = init.privileged;
+    this.autoTranslated = init.autoTranslated;
     this.p2m = init.p2m;
     this.console = init.console;
     this.stats = init.stats;

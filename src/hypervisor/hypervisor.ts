@@ -64,6 +64,11 @@ export interface CreateDomainOptions {
   /** Privileged (dom0-like). Default: true for domain 0 only. */
   readonly privileged?: boolean;
   readonly cmdline?: string;
+  /**
+   * Frames named by pfn (default true: TS guests, MIPS PV). An x86 PV back end passes false and
+   * installs `domain.addressTranslator`; start_info then carries machine frames.
+   */
+  readonly autoTranslated?: boolean;
 }
 
 /** Lifecycle notifications (for the runner, the toolstack and tests). */
@@ -156,6 +161,7 @@ export class Hypervisor {
       arch,
       layouts,
       privileged: opts.privileged ?? domid === 0,
+      autoTranslated: opts.autoTranslated ?? true,
       p2m: new P2mTable(maxPages),
       console: new DomainConsole(domid, name),
       stats,
@@ -255,10 +261,11 @@ export class Hypervisor {
     d.vcpu.backend?.dispose?.();
     d.vcpu.backend = null;
     for (let pfn = 0; pfn < d.p2m.nrPfns; pfn++) {
+      const writable = d.p2m.writable(pfn);
       const mfn = d.p2m.clear(pfn);
       if (mfn === INVALID_MFN) continue;
       if (this.machineMemory.owner(mfn) === domid) this.machineMemory.free(mfn);
-      else this.machineMemory.unmapForeign(domid, mfn, true);
+      else this.machineMemory.unmapForeign(domid, mfn, writable);
     }
     this.machineMemory.removeDomain(domid);
     d.state = "dead";
@@ -354,7 +361,7 @@ export class Hypervisor {
   /** Fills start_info (page 0) per docs/mips-pv-abi.md and Xen's xen.h. */
   private writeStartInfo(d: Domain, cmdline: string): void {
     const L = d.layouts;
-    const frame = (pfn: number) => (L.autoTranslated ? pfn : d.p2m.lookup(pfn));
+    const frame = (pfn: number) => (d.autoTranslated ? pfn : d.p2m.lookup(pfn));
     const magic = new TextEncoder().encode(L.startInfoMagic);
     const cmd = new TextEncoder().encode(cmdline).subarray(0, 1023);
     const bytes = new Uint8Array(PAGE_SIZE);

@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { Errno, Hypercall, HypercallConvention, SchedOp, XenVer } from "../../src/hypercalls/index.js";
+import { BootPfn, Hypervisor, hypercallFromRegisters, launchTsGuest } from "../../src/hypervisor/index.js";
+import { put, TestGuestOps } from "./guest-helpers.js";
+
+describe("console", () => {
+  it("drains the xencons ring page when the guest notifies its console port", async () => {
+    const hv = new Hypervisor({ oracle: true });
+    const { domain } = launchTsGuest(hv, {
+      async main(ctx) {
+        const g = new TestGuestOps(ctx);
+        const si = ctx.layouts.startInfo.offsets;
+        const consPfn = ctx.mem.read32(ctx.startInfoAddress + si["console.domU.mfn"]!);
+        const port = ctx.mem.read32(ctx.startInfoAddress + si["console.domU.evtchn"]!);
+        const C = ctx.layouts.xenconsInterface.offsets;
+        const base = consPfn * 4096;
+        const text = new TextEncoder().encode("ring line\n");
+        let prod = ctx.mem.read32(base + C.out_prod!);
+        for (const b of text) {
+          ctx.mem.write8(base + C.out! + (prod & 2047), b);
+          prod = (prod + 1) >>> 0;
+        }
+        ctx.mem.write32(base + C.out_prod!, prod);
+        expect(await g.send(port)).toBe(0);
+        expect(ctx.mem.read32(base + C.out_cons!)).toBe(prod);
+        expect(await g.console("via console_io\n")).toBe(0);
+        expect(await ctx.hypercall(Hypercall.console_io, 0, 10, ctx.nrPages * 4096)).toBe(Errno.EFAULT);
+        expect(await ctx.hypercall(Hypercall.console_io, 7, 0, 0)).toBe(Errno.EINVAL);
+        // console_io read returns what the host fed
+        const buf = ctx.allocPage() * 4096;
+        const n = await ctx.hypercall(Hypercall.console_io, 1, 100, buf);
+        expect(new TextDecoder().decode(ctx.mem.readBytes(buf, n))).toBe("input!");
+        expect(await ctx.hypercall(Hypercall.xen_version, XenVer.version, 0)).toBe((4 << 16) | 19);
+      },
+    });
+    domain.console.feed(new TextEncoder().encode("input!"));
+    expect(domain.consoleEvtchn).toBeGreaterThan(0);
+    expect(BootPfn.console).toBe(3);
+    await hv.run(1e9);
+    expect(domain.crashDiagnostic).toBeNull();
+    expect(domain.console.output).toBe("ring line\nvia console_io\n");
+  });
+
+  it("SCHEDOP_poll returns at once for a pending port and wakes on its timeout otherwise", async () => {
+    const hv = new Hypervisor();
+    const log: number[] = [];
+    launchTsGuest(hv, {
+      async main(ctx) {
+        const g = new TestGuestOps(ctx);
+        const a = await g.allocUnbound(0);
+        const b = await g.bindInterdomain(0x7ff0, a); // b is pending after bind
+        const ports = ctx.allocPage() * 4096;
+        const arg = ports + 64;
+        ctx.mem.write32(ports, b);
+        put(ctx, ctx.layouts.schedPoll, arg, { ports, nr_ports: 1, timeout: 0n });
+        log.push(await ctx.hypercall(Hypercall.sched_op, SchedOp.poll, arg));
+        ctx.mem.write32(ports, a); // a is not pending: wait with a timeout 1e6 ns ahead
+        const t0 = ctx.now();
+        put(ctx, ctx.layouts.schedPoll, arg, { ports, nr_ports: 1, timeout: BigInt(t0 + 1_000_000) });
+        log.push(await ctx.hypercall(Hypercall.sched_op, SchedOp.poll, arg));
+        log.push(ctx.now() - t0 >= 1_000_000 ? 1 : 0);
+        put(ctx, ctx.layouts.schedPoll, arg, { ports, nr_ports: 129, timeout: 0n });
+        log.push(await ctx.hypercall(Hypercall.sched_op, SchedOp.poll, arg));
+      },
+    });
+    expect(await hv.run(1e9)).toBe("all-halted");
+    expect(log).toEqual([0, 0, 1, Errno.EINVAL]);
+  });
+});
+
+describe("trap-path hypercalls from a register file", () => {
+  it("reads number and arguments by each arch's convention and writes the result register", () => {
+    const hv = new Hypervisor();
+    const x86 = hv.createDomain({ pages: 8, arch: "x86" });
+    const mips = hv.createDomain({ pages: 8, arch: "mips" });
+    const scratch = new Uint32Array(5);
+    const regs86 = new Int32Array(8);
+    regs86[HypercallConvention.x86.number] = Hypercall.xen_version;
+    regs86[HypercallConvention.x86.args[0]] = XenVer.pagesize;
+    hypercallFromRegisters(hv, x86, regs86, scratch);
+    expect(regs86[0]).toBe(4096); // EAX
+    const gpr = new Int32Array(32);
+    gpr[2] = Hypercall.sched_op; // v0
+    gpr[4] = 77; // a0: unknown sched op
+    hypercallFromRegisters(hv, mips, gpr, scratch);
+    expect(gpr[2]).toBe(Errno.ENOSYS);
+    expect(hv.statsOf(mips.domid).hypercallsByNumber[Hypercall.sched_op]).toBe(1);
+    hv.recordTrap(mips, 11);
+    expect(hv.statsOf(mips.domid).trapsByCause[11]).toBe(1);
+  });
+});
+
+describe("start_info", () => {
+  it("names frames by pfn for auto-translated domains and by mfn otherwise, with Xen's magic and flags", () => {
+    const hv = new Hypervisor();
+    const dom0 = hv.createDomain({ pages: 8, arch: "x86", cmdline: "console=hvc0" });
+    const pv86 = hv.createDomain({ pages: 8, arch: "x86", autoTranslated: false });
+    const mips = hv.createDomain({ pages: 8, arch: "mips" });
+    const read = (d: typeof dom0, field: string) =>
+      hv.memory.read32(d.p2m.lookup(BootPfn.startInfo) * 4096 + d.layouts.startInfo.offsets[field]!);
+    const magic = (d: typeof dom0) =>
+      new TextDecoder().decode(hv.memory.readBytes(d.p2m.lookup(0) * 4096, 32)).replace(/\0+$/, "");
+    expect(magic(dom0)).toBe("xen-3.0-x86_32");
+    expect(magic(mips)).toBe("pvkit-3.0-mips32");
+    expect(read(dom0, "nr_pages")).toBe(8);
+    expect(read(dom0, "flags")).toBe(3); // SIF_PRIVILEGED | SIF_INITDOMAIN
+    expect(read(pv86, "flags")).toBe(0);
+    expect(read(dom0, "store_mfn")).toBe(BootPfn.store);
+    expect(read(dom0, "shared_info")).toBe(BootPfn.sharedInfo * 4096);
+    expect(read(pv86, "store_mfn")).toBe(pv86.p2m.lookup(BootPfn.store));
+    expect(read(pv86, "console.domU.mfn")).toBe(pv86.p2m.lookup(BootPfn.console));
+    expect(read(pv86, "shared_info")).toBe(pv86.sharedInfoMfn * 4096);
+    expect(read(mips, "console.domU.evtchn")).toBe(mips.consoleEvtchn);
+    const cmd = hv.memory.readBytes(dom0.p2m.lookup(0) * 4096 + dom0.layouts.startInfo.offsets.cmd_line!, 13);
+    expect(new TextDecoder().decode(cmd)).toBe("console=hvc0\0");
+  });
+});
