@@ -57,6 +57,8 @@ export class TcpRpcServer {
 
   private accept(socket: net.Socket): void {
     this.sockets.add(socket);
+    // Replies are whole records written at once; do not let Nagle hold them for an ACK.
+    socket.setNoDelay(true);
     const context: RpcTransportContext = {
       transport: "tcp",
       peer: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,

@@ -103,6 +103,7 @@ export class RpcClient {
   private readonly closeWaiters: (() => void)[] = [];
 
   private constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
     socket.on("data", (chunk) => {
       for (const rec of this.decoder.push(chunk).records) {
         const xid = new DataView(rec.buffer, rec.byteOffset).getUint32(0, false);
