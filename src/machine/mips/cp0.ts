@@ -297,6 +297,20 @@ export class Cp0 {
     this.timer = this.clock.schedule(this.timerAt, this.onTimer);
   }
 
+  /** True if a Count/Compare match could be taken as an interrupt under the current Status. */
+  get timerCanInterrupt(): boolean {
+    const s = this.status;
+    return (s & Status.IE) !== 0 && (s & (Status.EXL | Status.ERL)) === 0 && (s & (1 << 15)) !== 0;
+  }
+
+  /** The earliest clock deadline other than this CP0's own timer (Infinity if none). */
+  foreignDeadline(): number {
+    this.clock.cancel(this.timer);
+    const d = this.clock.nextDeadline;
+    this.timer = this.clock.schedule(this.timerAt, this.onTimer);
+    return d;
+  }
+
   private readonly onTimer = (): void => {
     this.timer = null;
     this.timerPending = 1;

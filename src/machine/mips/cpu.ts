@@ -160,7 +160,6 @@ export class MipsCpu {
   private readonly ringPa = new Float64Array(RING);
   private readonly ringN = new Uint8Array(RING);
   private ringPos = 0;
-  private timerOnlyWakeups = 0;
 
   constructor(opts: MipsCpuOptions) {
     this.memory = opts.memory;
@@ -386,18 +385,20 @@ export class MipsCpu {
     return 2;
   }
 
-  /** @internal WAIT: idle until an interrupt would be taken, skipping simulated time to timers. */
+  /**
+   * @internal WAIT: idle until an interrupt would be taken, skipping simulated time to the next
+   * clock event that could change that. A Count/Compare match that cannot be taken (IE/IM7/EXL/ERL)
+   * is not waited for; with nothing else scheduled the CPU reports Idle and stays at the WAIT.
+   */
   waitInsn(): number {
     const clk = this.clock;
-    this.timerOnlyWakeups = 0;
+    const cp0 = this.cp0;
     for (;;) {
-      if (this.cp0.interruptReady || this.stop.requested) return 0;
-      if (clk.nextDeadline === Number.POSITIVE_INFINITY) break;
-      const ownTimer = clk.nextDeadline === this.cp0.timerAt;
-      // A masked Count/Compare timer re-arms itself every 2^32 counts; firing it twice without a
-      // wake-up means nothing else is pending.
-      if (ownTimer && ++this.timerOnlyWakeups > 2) break;
-      clk.skipToNextDeadline();
+      if (cp0.interruptReady || this.stop.requested) return 0;
+      const next = cp0.timerCanInterrupt ? clk.nextDeadline : cp0.foreignDeadline();
+      if (next === Number.POSITIVE_INFINITY) break;
+      if (next > clk.cycles) clk.cycles = next;
+      clk.runDue();
     }
     this.idle = true;
     return 2;
