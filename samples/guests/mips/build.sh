@@ -17,7 +17,7 @@ CFLAGS=(-march=mips32 -EL -mno-abicalls -fno-pic -ffreestanding -nostdlib -stati
   -Wall -Wextra -Werror "-ffile-prefix-map=$GUESTS=.")
 LDFLAGS=(-Wl,--build-id=none -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,-T,guest.ld -Wl,--no-warn-rwx-segments)
 
-link() { # out.elf sources...
+link() { # out.elf [extra flags and] sources...
   local out="$1"
   shift
   "$CC" "${CFLAGS[@]}" "${LDFLAGS[@]}" -o "$out" start.S arch.c ../common/print.c "$@"
@@ -27,3 +27,4 @@ link() { # out.elf sources...
 link hello.elf ../common/hello.c
 link compute.elf ../common/compute.c
 link harness.elf harness/harness.S harness/harness.c
+link entry-state.elf -Wl,-e,capture_entry entry-state/capture.S entry-state/entry-state.c

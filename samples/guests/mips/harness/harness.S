@@ -10,6 +10,7 @@
  * records the cause and resumes after the faulting instruction (the test never places one in
  * a delay slot).
  */
+        .file   "harness.S"  /* a fixed name, not the temporary object's: reproducible builds */
         .set    noreorder
         .set    noat
 
