@@ -36,6 +36,26 @@ export function registerCoreHypercalls(hv: Hypervisor): void {
   );
   d.register(Hypercall.xen_version, ({ domain, args }) => xenVersion(hv, domain, args[0]!, args[1]!));
   d.register(Hypercall.memory_op, ({ domain, args }) => memoryOp(hv, domain, args[0]!, args[1]!));
+  d.register(Hypercall.set_callbacks, ({ domain, args }) => setCallbacks(domain, args));
+}
+
+/**
+ * set_callbacks: x86_32 (event_selector, event_address, failsafe_selector, failsafe_address) —
+ * Xen's legacy x86_32 form; MIPS (event_address, failsafe_address). Only recorded here: the CPU
+ * back end that delivers upcalls validates the addresses against the guest's mappings.
+ */
+function setCallbacks(domain: Domain, args: Uint32Array): number {
+  const cb = domain.vcpu.callbacks;
+  if (domain.arch === "x86") {
+    cb.eventSelector = args[0]! & 0xffff;
+    cb.eventAddress = args[1]!;
+    cb.failsafeSelector = args[2]! & 0xffff;
+    cb.failsafeAddress = args[3]!;
+  } else {
+    cb.eventAddress = args[0]!;
+    cb.failsafeAddress = args[1]!;
+  }
+  return 0;
 }
 
 function schedOp(hv: Hypervisor, domain: Domain, cmd: number, arg: number): number {

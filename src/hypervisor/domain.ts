@@ -26,6 +26,11 @@ export class Vcpu {
   pollPorts: number[] | null = null;
   /** The single-shot timer of set_timer_op. */
   timer: TimerHandle | null = null;
+  /**
+   * Upcall entry points registered by set_callbacks (x86_32: selector:address pairs; MIPS:
+   * addresses, selectors 0 — docs/mips-pv-abi.md). CPU back ends deliver upcalls there.
+   */
+  readonly callbacks = { eventSelector: 0, eventAddress: 0, failsafeSelector: 0, failsafeAddress: 0 };
   /** Set by SCHEDOP_yield; the back end returns VcpuExitReason.yield and clears it. */
   yieldRequested = false;
   constructor(readonly domain: Domain) {}

@@ -115,3 +115,25 @@ describe("start_info", () => {
     expect(new TextDecoder().decode(cmd)).toBe("console=hvc0\0");
   });
 });
+
+describe("set_callbacks", () => {
+  it("records the upcall entry per arch convention", () => {
+    const hv = new Hypervisor();
+    const x86 = hv.createDomain({ pages: 8, arch: "x86" });
+    const mips = hv.createDomain({ pages: 8, arch: "mips" });
+    expect(
+      hv.hypercall(x86, Hypercall.set_callbacks, Uint32Array.of(0xe019, 0xc0001000, 0xe019, 0xc0002000, 0)),
+    ).toBe(0);
+    expect(x86.vcpu.callbacks).toEqual({
+      eventSelector: 0xe019,
+      eventAddress: 0xc0001000,
+      failsafeSelector: 0xe019,
+      failsafeAddress: 0xc0002000,
+    });
+    expect(hv.hypercall(mips, Hypercall.set_callbacks, Uint32Array.of(0xc0000180, 0xc0000200, 0, 0, 0))).toBe(
+      0,
+    );
+    expect(mips.vcpu.callbacks.eventAddress).toBe(0xc0000180);
+    expect(mips.vcpu.callbacks.failsafeAddress).toBe(0xc0000200);
+  });
+});
