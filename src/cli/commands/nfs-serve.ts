@@ -8,6 +8,7 @@ interface NfsServeOptions {
   readonly readOnly?: boolean;
   readonly verbose?: boolean;
   readonly stateFile?: string;
+  readonly udp?: boolean;
 }
 
 /**
@@ -24,6 +25,7 @@ export function registerNfsServe(program: Command): void {
     .option("--read-only", "refuse modifications with NFS3ERR_ROFS")
     .option("--verbose", "one line per request on stderr (procedure, AUTH_SYS credentials, status)")
     .option("--state-file <path>", "where the file-handle key is kept (outside the export)")
+    .option("--udp", "also serve RPCs over UDP on the same port number")
     .action(async (opts: NfsServeOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -38,8 +40,9 @@ export function registerNfsServe(program: Command): void {
         verbose: opts.verbose ?? false,
       });
       const bound = await server.listenTcp(port);
+      if (opts.udp) await server.listenUdp(bound);
       process.stderr.write(
-        `nfs-serve: exporting ${server.exportPath}${opts.readOnly ? " (read-only)" : ""} on 127.0.0.1 port ${bound}\n` +
+        `nfs-serve: exporting ${server.exportPath}${opts.readOnly ? " (read-only)" : ""} on 127.0.0.1 port ${bound}${opts.udp ? " (TCP and UDP)" : ""}\n` +
           `nfs-serve: port=${bound}\n` +
           `nfs-serve: try nfs-ls "nfs://127.0.0.1${server.exportPath}?nfsport=${bound}&mountport=${bound}&version=3"\n`,
       );

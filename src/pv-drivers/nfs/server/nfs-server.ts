@@ -5,11 +5,12 @@
  * transports call `handleRecord` (or `DatagramRpcAdapter`) themselves.
  */
 
-import { IPPROTO_TCP, MOUNT_PROGRAM, MOUNT_V3 } from "../mount3-proto.js";
+import type { Socket } from "node:dgram";
+import { IPPROTO_TCP, IPPROTO_UDP, MOUNT_PROGRAM, MOUNT_V3 } from "../mount3-proto.js";
 import { NFS_PROGRAM, NFS_V3 } from "../nfs3-proto.js";
 import { formatRpcLog, RpcDispatcher } from "../rpc/rpc-dispatcher.js";
 import { AuthFlavor, type RpcCredential, type RpcTransportContext } from "../rpc/rpc-msg.js";
-import { type RecordHandler, TcpRpcServer } from "../rpc/transport.js";
+import { bindUdp, DatagramRpcAdapter, type RecordHandler, TcpRpcServer } from "../rpc/transport.js";
 import { ExportFs } from "./export-fs.js";
 import { FileHandleCodec } from "./file-handles.js";
 import { Mount3Program } from "./mount3-program.js";
@@ -45,6 +46,8 @@ export interface SeenCredential {
 /** MOUNT + NFS + portmap over one export. */
 export class NfsServer implements RecordHandler {
   private tcp: TcpRpcServer | undefined;
+  private tcpPort: number | undefined;
+  private udp: Socket | undefined;
   private readonly credentials = new Map<string, SeenCredential>();
 
   private constructor(
@@ -115,16 +118,36 @@ export class NfsServer implements RecordHandler {
   async listenTcp(port = 0, host = "127.0.0.1"): Promise<number> {
     this.tcp = new TcpRpcServer(this, { maxRecordBytes: NFS_MAX_RECORD_BYTES, onEvent: this.log });
     const bound = await this.tcp.listen(port, host);
+    this.tcpPort = bound;
     this.portmap.setMappings([
+      ...this.portmap.mappings.filter((m) => m.prot !== IPPROTO_TCP),
       { prog: NFS_PROGRAM, vers: NFS_V3, prot: IPPROTO_TCP, port: bound },
       { prog: MOUNT_PROGRAM, vers: MOUNT_V3, prot: IPPROTO_TCP, port: bound },
     ]);
     return bound;
   }
 
-  /** Stops the TCP listener. */
+  /**
+   * Also listens on UDP (one record per datagram, replies to the sender), by default on the
+   * TCP port; the portmapper then reports both. Resolves with the bound UDP port.
+   */
+  async listenUdp(port = this.tcpPort ?? 0, host = "127.0.0.1"): Promise<number> {
+    this.udp = await bindUdp(new DatagramRpcAdapter(this), port, host);
+    const bound = this.udp.address().port;
+    this.portmap.setMappings([
+      ...this.portmap.mappings.filter((m) => m.prot !== IPPROTO_UDP),
+      { prog: NFS_PROGRAM, vers: NFS_V3, prot: IPPROTO_UDP, port: bound },
+      { prog: MOUNT_PROGRAM, vers: MOUNT_V3, prot: IPPROTO_UDP, port: bound },
+    ]);
+    return bound;
+  }
+
+  /** Stops the listeners. */
   async close(): Promise<void> {
     await this.tcp?.close();
     this.tcp = undefined;
+    const udp = this.udp;
+    this.udp = undefined;
+    if (udp !== undefined) await new Promise<void>((resolve) => udp.close(() => resolve()));
   }
 }

@@ -21,11 +21,16 @@ export class PortmapProgram implements RpcProgram {
   readonly prog = PMAP_PROGRAM;
   readonly vers = PMAP_V2;
   readonly name = "PMAP2";
-  private mappings: PortMapping[] = [];
+  private table: PortMapping[] = [];
+
+  /** The current table. */
+  get mappings(): readonly PortMapping[] {
+    return this.table;
+  }
 
   /** Replaces the table (called once the listeners know their ports). */
   setMappings(mappings: readonly PortMapping[]): void {
-    this.mappings = [...mappings];
+    this.table = [...mappings];
   }
 
   procName(proc: number): string | undefined {
@@ -52,12 +57,12 @@ export class PortmapProgram implements RpcProgram {
         const prot = r.u32();
         r.u32();
         if (!r.ok) return { stat: AcceptStat.GarbageArgs };
-        const m = this.mappings.find((x) => x.prog === prog && x.vers === vers && x.prot === prot);
+        const m = this.table.find((x) => x.prog === prog && x.vers === vers && x.prot === prot);
         w.u32(m?.port ?? 0);
         return { stat: AcceptStat.Success, note: `port ${m?.port ?? 0}` };
       }
       case PmapProc.Dump:
-        for (const m of this.mappings) w.bool(true).u32(m.prog).u32(m.vers).u32(m.prot).u32(m.port);
+        for (const m of this.table) w.bool(true).u32(m.prog).u32(m.vers).u32(m.prot).u32(m.port);
         w.bool(false);
         return { stat: AcceptStat.Success };
       default:
