@@ -10,7 +10,7 @@ struct proc *cur_proc;
 static struct trapframe boot_frame;
 struct trapframe *cur_frame = &boot_frame;
 
-void proc_create(int pid, const char *name, const u32 *image, u32 image_bytes) {
+void proc_create(int pid, const char *name, const u32 *image, u32 image_bytes, u32 arg) {
   struct proc *p = &procs[pid - 1];
   memset(p, 0, sizeof *p);
   p->pid = pid;
@@ -18,6 +18,7 @@ void proc_create(int pid, const char *name, const u32 *image, u32 image_bytes) {
   p->asid = (u32)pid;
   p->state = PROC_RUNNABLE;
   vm_init_proc(p, image, image_bytes);
+  p->tf.regs[4] = arg; /* a0: main()'s argument (crt0.S passes it on) */
 }
 
 static struct trapframe *switch_to(struct proc *p) {
@@ -63,6 +64,7 @@ static void kput_s32(int v) {
 void kernel_finish(int status) {
   for (int i = 0; i < NPROC; i++) {
     struct proc *p = &procs[i];
+    if (p->state == PROC_FREE) continue;
     kputs("--- pid ");
     kput_u32((u32)p->pid);
     kputs(" (");

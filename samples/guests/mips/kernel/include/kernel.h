@@ -76,7 +76,7 @@ int copyin(struct proc *p, char *dst, u32 uva, u32 n);
 void vm_activate(struct proc *p);
 
 /* proc.c */
-void proc_create(int pid, const char *name, const u32 *image, u32 image_bytes);
+void proc_create(int pid, const char *name, const u32 *image, u32 image_bytes, u32 arg);
 struct trapframe *schedule(void);
 struct trapframe *proc_exit(struct proc *p, int status);
 void kernel_finish(int status) __attribute__((noreturn));

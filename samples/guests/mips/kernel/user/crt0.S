@@ -15,7 +15,7 @@
 
 	.text
 	.globl _start
-_start:
+_start:					/* a0 = the argument from the kernel's proc_config */
 	jal	main
 	nop
 	jal	user_exit			/* flushes buffered output, SYS_EXIT */
