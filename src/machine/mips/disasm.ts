@@ -42,6 +42,45 @@ export const REG_NAMES: readonly string[] = [
   "ra",
 ];
 
+/**
+ * CP0 register names as objdump prints them for MIPS32 (opcodes/mips-dis.c, mips_cp0_names_mips3264
+ * and mips_cp0sel_names_mips3264); unnamed registers print as `$n`.
+ */
+export const CP0_NAMES: readonly (string | null)[] = [
+  "c0_index",
+  "c0_random",
+  "c0_entrylo0",
+  "c0_entrylo1",
+  "c0_context",
+  "c0_pagemask",
+  "c0_wired",
+  null,
+  "c0_badvaddr",
+  "c0_count",
+  "c0_entryhi",
+  "c0_compare",
+  "c0_status",
+  "c0_cause",
+  "c0_epc",
+  "c0_prid",
+  "c0_config",
+  "c0_lladdr",
+  "c0_watchlo",
+  "c0_watchhi",
+  "c0_xcontext",
+  null,
+  null,
+  "c0_debug",
+  "c0_depc",
+  "c0_perfcnt",
+  "c0_errctl",
+  "c0_cacheerr",
+  "c0_taglo",
+  "c0_taghi",
+  "c0_errorepc",
+  "c0_desave",
+];
+
 const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
 
 /** Absolute target of a branch at `pc` with the offset in `w`. */
@@ -63,7 +102,7 @@ function operand(o: Operand, w: number, pc: number): string | null {
     case "rt":
       return REG_NAMES[Fields.rt(w)]!;
     case "sa":
-      return String(Fields.sa(w));
+      return hex(Fields.sa(w));
     case "simm":
       return String(Fields.simm(w));
     case "uimm":
@@ -86,12 +125,16 @@ function operand(o: Operand, w: number, pc: number): string | null {
       const c = (w >>> 6) & 0x7ffff;
       return c === 0 ? null : hex(c);
     }
-    case "c0reg":
-      return `$${Fields.rd(w)}`;
-    case "sel": {
-      const s = w & 7;
-      return s === 0 ? null : String(s);
+    case "c0reg": {
+      const r = Fields.rd(w);
+      const sel = w & 7;
+      if (sel === 0) return CP0_NAMES[r] ?? `$${r}`;
+      if (r === 16 && sel <= 3) return `c0_config${sel}`;
+      return `$${r},${sel}`;
     }
+    case "sel":
+      // Printed together with the register (objdump style).
+      return null;
     case "cacheop":
       return hex(Fields.rt(w));
     case "stype": {
@@ -105,14 +148,18 @@ function operand(o: Operand, w: number, pc: number): string | null {
   }
 }
 
-/** Disassembles one instruction word at virtual address `pc`. Unknown encodings print as `.word`. */
-export function disassemble(word: number, pc: number): string {
+/**
+ * Disassembles one instruction word at virtual address `pc`. Unknown encodings print as `.word`.
+ * `aliases: false` prints canonical forms only, like `objdump -M no-aliases`.
+ */
+export function disassemble(word: number, pc: number, opts: { aliases?: boolean } = {}): string {
   const w = word >>> 0;
   const op = decode(w);
   if (op === OP_RESERVED || op === OP_RESERVED_COP0) return `.word ${hex(w)}`;
   const d = ALL_OPS[op]!;
   const rs = Fields.rs(w);
   const rt = Fields.rt(w);
+  if (opts.aliases === false) return canonical(d.operands, d.name, w, pc);
   // objdump's aliases.
   if (w === 0) return "nop";
   if (d.name === "addu" && rt === 0) return `move ${REG_NAMES[Fields.rd(w)]},${REG_NAMES[rs]}`;
@@ -121,10 +168,14 @@ export function disassemble(word: number, pc: number): string {
   if (d.name === "bne" && rt === 0) return `bnez ${REG_NAMES[rs]},${hex(branchTarget(w, pc))}`;
   if (d.name === "bgezal" && rs === 0) return `bal ${hex(branchTarget(w, pc))}`;
   if (d.name === "jalr" && Fields.rd(w) === 31) return `jalr ${REG_NAMES[rs]}`;
+  return canonical(d.operands, d.name, w, pc);
+}
+
+function canonical(operands: readonly Operand[], name: string, w: number, pc: number): string {
   const ops: string[] = [];
-  for (const o of d.operands) {
+  for (const o of operands) {
     const s = operand(o, w, pc);
     if (s !== null) ops.push(s);
   }
-  return ops.length > 0 ? `${d.name} ${ops.join(",")}` : d.name;
+  return ops.length > 0 ? `${name} ${ops.join(",")}` : name;
 }

@@ -43,7 +43,7 @@ export {
 } from "./cp0.js";
 export { MipsCpu, type MipsCpuOptions, MipsCpuStats, type MipsTrap } from "./cpu.js";
 export { decode, decodeDef, Fields } from "./decode.js";
-export { branchTarget, disassemble, jumpTarget, REG_NAMES } from "./disasm.js";
+export { branchTarget, CP0_NAMES, disassemble, jumpTarget, REG_NAMES } from "./disasm.js";
 export { Cause, EXC_NAMES, ExcCode, Mode, Status } from "./exc.js";
 export {
   ALL_OPS,

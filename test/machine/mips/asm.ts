@@ -10,7 +10,7 @@
  * jump targets take a label or an absolute address. `assemble(text, pc)` parses the disassembler's
  * syntax (for round trips).
  */
-import { OPCODES, type OpDef, type Operand, REG_NAMES } from "../../../src/machine/mips/index.js";
+import { CP0_NAMES, OPCODES, type OpDef, type Operand, REG_NAMES } from "../../../src/machine/mips/index.js";
 
 export type Arg = number | string;
 
@@ -57,9 +57,16 @@ export function encode(
     if (OPTIONAL.has(o) && k >= args.length) continue;
     switch (o) {
       case "rd":
-      case "c0reg":
         w |= reg(next()) << 11;
         break;
+      case "c0reg": {
+        const a = next();
+        const cfg = typeof a === "string" ? /^c0_config([1-3])$/.exec(a) : null;
+        const named = typeof a === "string" ? CP0_NAMES.indexOf(a) : -1;
+        if (cfg) w |= (16 << 11) | Number(cfg[1]);
+        else w |= (named >= 0 ? named : reg(a)) << 11;
+        break;
+      }
       case "rs":
         w |= reg(next()) << 21;
         break;
