@@ -38,8 +38,10 @@ static void report(struct proc *p, const char *what, u32 exc, const struct trapf
   out_puts(p, what);
   out_puts(p, ": ");
   out_puts(p, exc_names[exc] ? exc_names[exc] : "exception");
-  out_puts(p, " at ");
-  out_hex(p, tf->badvaddr);
+  if (exc >= EXC_MOD && exc <= EXC_ADES) { /* BadVAddr is meaningful only for these */
+    out_puts(p, " at ");
+    out_hex(p, tf->badvaddr);
+  }
   out_puts(p, ", epc ");
   out_hex(p, tf->epc);
   out_puts(p, "\n");
