@@ -125,8 +125,8 @@ export class Hypervisor {
         onSwitch: (_from, to) => {
           to.stats.domainSwitches++;
           this.chargeMonitor(to, this.costs.domainSwitch);
-          this.updateTime(to);
         },
+        beforeSlice: (v) => this.updateTime(v.domain),
         afterSlice: (v) => this.publishStats(v.domain),
       },
       opts.sliceCycles,

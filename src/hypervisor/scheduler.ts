@@ -15,6 +15,8 @@ export type RunEnd = "all-halted" | "idle" | "cycle-limit";
 export interface SchedulerHost {
   /** Charges a domain switch to the incoming domain. */
   onSwitch(from: Domain | null, to: Domain): void;
+  /** Called before each slice (vcpu_time_info refresh). */
+  beforeSlice(vcpu: Vcpu): void;
   /** Called after each slice (statistics publication). */
   afterSlice(vcpu: Vcpu): void;
 }
@@ -101,6 +103,7 @@ export class Scheduler {
         Math.min(this.sliceCycles, clock.nextDeadline - clock.cycles, maxCycles - clock.cycles),
       );
       vcpu.state = "running";
+      this.host.beforeSlice(vcpu);
       this.current = vcpu;
       let reason: VcpuExitReason;
       try {
