@@ -15,7 +15,7 @@ import { hasQemuMips, runQemuMips } from "./qemu.js";
 import { BLOCK_WORDS, blockWordName, parseCaseLines, type RandomCase, randomCase } from "./random-program.js";
 
 const CASES_PER_RUN = 96;
-const RUNS = Number(process.env.PVKIT_DIFF_RUNS ?? 3);
+const RUNS = Number(process.env.PVKIT_DIFF_RUNS ?? 2);
 
 const dir = mkdtempSync(join(tmpdir(), "pvkit-diff-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
