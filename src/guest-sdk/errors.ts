@@ -7,6 +7,9 @@ import { PvkitError } from "../machine/errors.js";
 
 export { PvkitError };
 
+// HypercallError and GuestFault are the ABI layer's (src/hypercalls/errors.ts); the package root
+// re-exports them from there.
+
 /** A peer broke the shared-ring protocol (overflowing producer, bogus response id, …). */
 export class RingProtocolError extends PvkitError {
   constructor(
@@ -25,16 +28,6 @@ export class RingShutdownError extends PvkitError {}
 export class GrantError extends PvkitError {
   constructor(
     readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** A hypercall returned a negative errno; `errno` is positive (e.g. 22 for EINVAL). */
-export class HypercallError extends PvkitError {
-  constructor(
-    readonly errno: number,
     message: string,
   ) {
     super(message);

@@ -35,6 +35,7 @@ export class StoreRingServer {
   broken: string | null = null;
   /** Messages handled (statistics). */
   handled = 0;
+  private inHandler = false;
 
   /**
    * @param page   the domain's store page, reached through the hypervisor's accessors
@@ -48,12 +49,23 @@ export class StoreRingServer {
   ) {
     store.connect(domid, (m) => {
       this.outbox.push(encodeXsMessage(m));
+      // A watch event caused by another domain's request: deliver it now, not at our next request.
+      if (!this.inHandler && !this.broken) this.pump(false);
     });
   }
 
   /** Call when the domain notifies its store port. */
   onNotification(): void {
     if (this.broken) return;
+    this.inHandler = true;
+    try {
+      this.serve();
+    } finally {
+      this.inHandler = false;
+    }
+  }
+
+  private serve(): void {
     const bytes = xsRingRead(this.page, REQ);
     if (bytes === null) {
       this.fail("EIO", 0, "request ring indices corrupt");

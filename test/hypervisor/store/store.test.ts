@@ -182,3 +182,19 @@ describe("store quotas and hostile clients", () => {
     }
   });
 });
+
+describe("watch delivery across domains", () => {
+  it("a change by one domain reaches another domain's watch without it sending anything", async () => {
+    const { g, store } = setup([1, 2]);
+    store.hostWrite("/shared/flag", "0", ["n0", "b1", "b2"]);
+    const seen: string[] = [];
+    g(1)
+      .client.watch("/shared/flag")
+      .subscribe((p) => seen.push(p));
+    await settle();
+    expect(seen).toEqual(["/shared/flag"]);
+    await g(2).client.write("/shared/flag", "1");
+    await settle();
+    expect(seen).toEqual(["/shared/flag", "/shared/flag"]);
+  });
+});

@@ -1,0 +1,24 @@
+/** The echo back end as a TypeScript guest (the driver domain): serve one front end, then exit. */
+
+import { createPvEnv, RingBackend } from "../../../src/guest-sdk/index.js";
+import type { GuestContext, TsGuest } from "../../../src/hypercalls/index.js";
+import { echo, echoProtocol } from "./echo-protocol.js";
+
+export class EchoBackGuest implements TsGuest {
+  readonly name = "echo-back";
+  served = 0;
+
+  constructor(private readonly frontendId: number) {}
+
+  async main(ctx: GuestContext): Promise<void> {
+    const env = await createPvEnv(ctx);
+    const back = new RingBackend(env, "echo", this.frontendId, 0, echoProtocol, (ring) => {
+      ring.requests$.subscribe((req) => {
+        this.served++;
+        ring.respond(echo(req));
+      });
+    });
+    await back.connect();
+    await back.closed;
+  }
+}
