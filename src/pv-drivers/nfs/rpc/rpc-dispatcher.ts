@@ -170,7 +170,8 @@ export class RpcDispatcher {
       w.patchU32(headerLength - 4, outcome.stat);
     }
     this.emit(context, call.xid, program.name, procName, cred, outcome.stat, outcome.note ?? "", started);
-    return w.toBytes();
+    // The writer belongs to this call alone: hand out its buffer without a copy.
+    return w.bytes();
   }
 
   private emit(

@@ -156,6 +156,11 @@ export class XdrWriter {
     this.pos = 0;
   }
 
+  /** Makes room for n more bytes at once (avoids repeated doubling before a large opaque). */
+  reserveCapacity(n: number): void {
+    this.ensure(n);
+  }
+
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -235,6 +240,11 @@ export class XdrWriter {
   /** Overwrites a 32-bit word written earlier. */
   patchU32(at: number, v: number): void {
     this.view.setUint32(at, v >>> 0, false);
+  }
+
+  /** The bytes written, without copying; valid until the writer is written to or reset again. */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
   }
 
   /** A copy of the bytes written (safe to keep after `reset()`). */

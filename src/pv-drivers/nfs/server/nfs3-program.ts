@@ -453,6 +453,7 @@ export class Nfs3Program implements RpcProgram {
         got += bytesRead;
       }
       const st = await file.stat({ bigint: true });
+      w.reserveCapacity(got + 128);
       w.u32(Nfs3Status.Ok);
       writePostOpAttr(w, fattrOf(st));
       w.u32(got);
