@@ -20,6 +20,7 @@ export {
 export { HypervisorError, IsolationViolation } from "./errors.js";
 export { type EventChannelHost, EventChannels, type EvtchnOpHandler } from "./event-channels.js";
 export { EvtchnTable } from "./evtchn-table.js";
+export * from "./grant-table/index.js";
 export { GuestMemoryCopier } from "./guest-memory.js";
 export {
   type CreateDomainOptions,
@@ -29,6 +30,7 @@ export {
 } from "./hypervisor.js";
 export { Access, MachineMemory, OWNER_XEN } from "./machine-memory.js";
 export { P2mFlag, P2mTable } from "./p2m.js";
+export * from "./pv-core/index.js";
 export {
   type RunnerDomainResult,
   type RunnerGuest,
@@ -38,6 +40,7 @@ export {
 } from "./runner.js";
 export { type RunEnd, Scheduler } from "./scheduler.js";
 export { DomainStats, type DomainStatsSnapshot, NR_TRAP_CAUSES } from "./stats.js";
+export * from "./store/index.js";
 export { DomainToken, GuestContextToken, HypervisorToken } from "./tokens.js";
 export { hypercallFromRegisters, type RegisterFile } from "./trap-hypercall.js";
 export { launchTsGuest, TsGuestBackend, type TsGuestOptions } from "./ts-guest/ts-guest-backend.js";
