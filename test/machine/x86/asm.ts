@@ -103,7 +103,7 @@ function candidates(mnemonic: string): Candidate[] {
       if (i >= 0) out.push({ code, reg, entry, size: spellings.length > 1 ? (i === 0 ? 2 : 4) : 0 });
     };
     if (slot.kind === "op") consider(slot.entry, -1);
-    else if (slot.kind === "group") slot.group!.forEach((e, i) => consider(e, i));
+    else if (slot.kind === "group") for (const [i, e] of slot.group!.entries()) consider(e, i);
   }
   return out;
 }
