@@ -333,6 +333,31 @@ export const MulticallEntrySpec: StructSpec = {
   ],
 };
 
+// --- memory.h, vcpu.h ------------------------------------------------------------------------
+
+/*
+ * struct xen_memory_reservation { XEN_GUEST_HANDLE(xen_pfn_t) extent_start; xen_ulong_t nr_extents;
+ *     unsigned int extent_order; unsigned int mem_flags; domid_t domid; }  — memory.h
+ */
+export const XenMemoryReservationSpec: StructSpec = {
+  name: "xen_memory_reservation",
+  fields: [
+    ["extent_start", "u32"],
+    ["nr_extents", "u32"],
+    ["extent_order", "u32"],
+    ["mem_flags", "u32"],
+    ["domid", "u16"],
+  ],
+};
+/* struct vcpu_set_singleshot_timer { uint64_t timeout_abs_ns; uint32_t flags; } — vcpu.h (12 bytes on i386, 16 on o32) */
+export const VcpuSetSingleshotTimerSpec: StructSpec = {
+  name: "vcpu_set_singleshot_timer",
+  fields: [
+    ["timeout_abs_ns", "u64"],
+    ["flags", "u32"],
+  ],
+};
+
 // --- grant_table.h (the structures; the hypervisor side is src/hypervisor/grant-table) -----
 
 /* struct grant_entry_v1 { uint16_t flags; domid_t domid; uint32_t frame; } */
@@ -477,6 +502,8 @@ export interface AbiLayouts {
   readonly mmuUpdate: StructLayout;
   readonly mmuextOp: StructLayout;
   readonly multicallEntry: StructLayout;
+  readonly xenMemoryReservation: StructLayout;
+  readonly vcpuSetSingleshotTimer: StructLayout;
   readonly grantEntryV1: StructLayout;
   readonly gnttabMapGrantRef: StructLayout;
   readonly gnttabUnmapGrantRef: StructLayout;
@@ -520,6 +547,8 @@ function build(
     mmuUpdate: L(MmuUpdateSpec),
     mmuextOp: L(MmuextOpSpec),
     multicallEntry: L(MulticallEntrySpec),
+    xenMemoryReservation: L(XenMemoryReservationSpec),
+    vcpuSetSingleshotTimer: L(VcpuSetSingleshotTimerSpec),
     grantEntryV1: L(GrantEntryV1Spec),
     gnttabMapGrantRef: L(GnttabMapGrantRefSpec),
     gnttabUnmapGrantRef: L(GnttabUnmapGrantRefSpec),
@@ -572,6 +601,8 @@ export const HEADER_STRUCTS: readonly (keyof AbiLayouts)[] = [
   "mmuUpdate",
   "mmuextOp",
   "multicallEntry",
+  "xenMemoryReservation",
+  "vcpuSetSingleshotTimer",
   "grantEntryV1",
   "gnttabMapGrantRef",
   "gnttabUnmapGrantRef",

@@ -3,6 +3,8 @@
  * memory_op (reservation queries). Each validates its raw u32 arguments and copies guest
  * structures in once; results are ≥ 0 or a negative Xen errno.
  */
+
+import { INVALID_MFN } from "../full-virt/index.js";
 import {
   ConsoleIo,
   DomId,
@@ -12,11 +14,12 @@ import {
   readStruct,
   SchedOp,
   ShutdownReason,
+  VcpuOp,
   Virq,
   XenMem,
   XenVer,
 } from "../hypercalls/index.js";
-import type { Domain } from "./domain.js";
+import { BootPfn, type Domain } from "./domain.js";
 import type { Hypervisor } from "./hypervisor.js";
 
 /** Xen 4.19's XENVER_version value: pvkit follows that interface version's numbers. */
@@ -37,6 +40,58 @@ export function registerCoreHypercalls(hv: Hypervisor): void {
   d.register(Hypercall.xen_version, ({ domain, args }) => xenVersion(hv, domain, args[0]!, args[1]!));
   d.register(Hypercall.memory_op, ({ domain, args }) => memoryOp(hv, domain, args[0]!, args[1]!));
   d.register(Hypercall.set_callbacks, ({ domain, args }) => setCallbacks(domain, args));
+  d.register(Hypercall.vcpu_op, ({ domain, args }) => vcpuOp(hv, domain, args[0]!, args[1]!, args[2]!));
+  d.register(Hypercall.multicall, ({ domain, args }) => multicall(hv, domain, args[0]!, args[1]!));
+}
+
+/** Most entries one multicall may carry (Xen preempts long batches; pvkit bounds them instead). */
+export const MULTICALL_MAX = 64;
+
+/**
+ * multicall(entries, nr): runs each multicall_entry's op with its first five args through the
+ * dispatcher and stores the result in the entry. The whole array is copied in once; nested
+ * multicalls fail with -EINVAL in their entry. Stops early if an entry blocks or kills the domain.
+ */
+function multicall(hv: Hypervisor, domain: Domain, addr: number, nr: number): number {
+  const E = domain.layouts.multicallEntry;
+  if (nr > MULTICALL_MAX) return Errno.EINVAL;
+  const view = hv.copier.viewIn(domain, addr, nr * E.size);
+  if (!view) return Errno.EFAULT;
+  const args = new Uint32Array(5);
+  for (let i = 0; i < nr; i++) {
+    const base = i * E.size;
+    const op = view.getUint32(base + E.offsets.op!, true);
+    for (let k = 0; k < 5; k++) args[k] = view.getUint32(base + E.offsets.args! + k * 4, true);
+    const result = op === Hypercall.multicall ? Errno.EINVAL : hv.dispatcher.dispatch(domain, op, args);
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setInt32(0, result, true);
+    if (!hv.copier.copyOut(domain, addr + base + E.offsets.result!, out)) return Errno.EFAULT;
+    if (!domain.alive || domain.vcpu.state === "blocked") break;
+  }
+  return 0;
+}
+
+/** vcpu_op for vCPU 0: is_up, set/stop_singleshot_timer (vcpu.h); the rest -ENOSYS. */
+function vcpuOp(hv: Hypervisor, domain: Domain, cmd: number, vcpuid: number, arg: number): number {
+  if (vcpuid !== 0) return Errno.ENOENT;
+  switch (cmd) {
+    case VcpuOp.is_up:
+      return 1;
+    case VcpuOp.set_singleshot_timer: {
+      const L = domain.layouts.vcpuSetSingleshotTimer;
+      const view = hv.copier.viewIn(domain, arg, L.size);
+      if (!view) return Errno.EFAULT;
+      const a = readStruct(L, view, 0);
+      const ns = Number(a.timeout_abs_ns as bigint);
+      // VCPU_SSHOTTMR_future: fail with -ETIME if the deadline has passed.
+      if ((a.flags as number) & 1 && ns / NS_PER_CYCLE < hv.clock.cycles) return Errno.ETIME;
+      return setTimer(hv, domain, ns % 2 ** 32, Math.floor(ns / 2 ** 32));
+    }
+    case VcpuOp.stop_singleshot_timer:
+      return setTimer(hv, domain, 0, 0);
+    default:
+      return Errno.ENOSYS;
+  }
 }
 
 /**
@@ -199,7 +254,60 @@ function memoryOp(hv: Hypervisor, domain: Domain, cmd: number, arg: number): num
         ? hv.machineMemory.pagesOf(dom)
         : hv.machineMemory.maxPagesOf(dom);
     }
+    case XenMem.populate_physmap:
+    case XenMem.decrease_reservation:
+      return reservation(hv, domain, cmd, arg);
     default:
       return Errno.ENOSYS;
   }
+}
+
+/** Most extents one reservation call handles (Xen preempts; pvkit bounds). */
+export const RESERVATION_MAX_EXTENTS = 1024;
+
+/**
+ * populate_physmap / decrease_reservation for the calling auto-translated domain, order-0
+ * extents only (the balloon driver's use). Returns the number of extents done, as Xen does:
+ * populate stops at the first pfn that is out of range, already populated, or over the
+ * domain's page limit; decrease stops at the first pfn that is not one of its own populated
+ * frames beyond the boot pages.
+ */
+function reservation(hv: Hypervisor, domain: Domain, cmd: number, arg: number): number {
+  const L = domain.layouts.xenMemoryReservation;
+  const view = hv.copier.viewIn(domain, arg, L.size);
+  if (!view) return Errno.EFAULT;
+  const r = readStruct(L, view, 0);
+  const dom = r.domid as number;
+  if (dom !== DomId.SELF && dom !== domain.domid) return Errno.EPERM;
+  if ((r.extent_order as number) !== 0 || !domain.autoTranslated) return Errno.EINVAL;
+  const n = r.nr_extents as number;
+  if (n > RESERVATION_MAX_EXTENTS) return Errno.EINVAL;
+  const list = hv.copier.viewIn(domain, r.extent_start as number, n * 4);
+  if (!list) return Errno.EFAULT;
+  const mm = hv.machineMemory;
+  let done = 0;
+  for (; done < n; done++) {
+    const pfn = list.getUint32(done * 4, true);
+    if (cmd === XenMem.populate_physmap) {
+      if (pfn >= domain.p2m.nrPfns || domain.p2m.lookup(pfn) !== INVALID_MFN) break;
+      const mfn = mm.allocate(domain.domid);
+      if (mfn === INVALID_MFN) break;
+      domain.p2m.set(pfn, mfn);
+      mm.setPfn(mfn, pfn);
+    } else {
+      const mfn = domain.p2m.lookup(pfn);
+      // The boot pages (start_info … console ring) stay: Xen would let a guest free them, but
+      // the monitor writes to them on its behalf.
+      if (
+        pfn < BootPfn.firstFree ||
+        mfn === INVALID_MFN ||
+        domain.p2m.foreign(pfn) ||
+        mm.owner(mfn) !== domain.domid
+      )
+        break;
+      domain.p2m.clear(pfn);
+      mm.free(mfn);
+    }
+  }
+  return done;
 }

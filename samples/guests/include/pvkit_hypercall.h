@@ -474,6 +474,19 @@ struct multicall_entry {
     uint32_t args[6];
 };
 
+struct xen_memory_reservation {
+    uint32_t extent_start;
+    uint32_t nr_extents;
+    uint32_t extent_order;
+    uint32_t mem_flags;
+    uint16_t domid;
+};
+
+struct vcpu_set_singleshot_timer {
+    uint64_t timeout_abs_ns;
+    uint32_t flags;
+};
+
 struct grant_entry_v1 {
     uint16_t flags;
     uint16_t domid;
