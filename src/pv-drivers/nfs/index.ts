@@ -50,3 +50,4 @@ export {
 } from "./server/nfs-server.js";
 export { NFS_MAX_TRANSFER, Nfs3Program } from "./server/nfs3-program.js";
 export { defaultStateFile, NfsServerError } from "./server/server-secret.js";
+export { type NfsExport, NfsExportToken } from "./tokens.js";

@@ -194,3 +194,43 @@ describe("ONC RPC over TCP", () => {
     expect(await q(NFS_PROGRAM, 3, 17)).toBe(0);
   });
 });
+
+describe("--verbose request log", () => {
+  it("shows program, procedure with its arguments, AUTH_SYS credentials and the status", async () => {
+    const sb = await makeSandbox();
+    const lines: string[] = [];
+    const { NfsServer } = await import("../../../src/pv-drivers/index.js");
+    const server = await NfsServer.create({
+      exportDir: sb.exportDir,
+      stateFile: sb.stateFile,
+      verbose: true,
+      log: (l) => lines.push(l),
+    });
+    try {
+      const ctx = { transport: "test", peer: "dom3" };
+      const mnt = await server.handleRecord(
+        encodeCall(1, MOUNT_PROGRAM, 3, 1, (w) => w.string(server.exportPath)),
+        ctx,
+      );
+      const root = decodeReply(mnt!).r;
+      root.u32();
+      const fh = root.opaqueVar(64).slice();
+      await server.handleRecord(
+        encodeCall(2, NFS_PROGRAM, 3, 3, (w) => w.opaqueVar(fh).string("missing"), {
+          kind: "sys",
+          uid: 501,
+          gid: 20,
+        }),
+        ctx,
+      );
+      expect(lines.some((l) => /MOUNT3\.MNT .*MNT3_OK/.test(l))).toBe(true);
+      const lookup = lines.find((l) => l.includes("NFS3.LOOKUP"));
+      expect(lookup).toMatch(
+        /^\[test dom3\] xid=2 NFS3\.LOOKUP\("missing"\) cred=sys\(uid=501,gid=20,.*\) -> NFS3ERR_NOENT/,
+      );
+    } finally {
+      await server.close();
+      await sb.cleanup();
+    }
+  });
+});

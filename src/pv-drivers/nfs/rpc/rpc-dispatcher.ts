@@ -12,7 +12,7 @@ import {
   type RpcCall,
   type RpcTransportContext,
 } from "./rpc-msg.js";
-import { XdrWriter } from "./xdr.js";
+import { type XdrReader, XdrWriter } from "./xdr.js";
 
 /** What a procedure handler reports: the accept_stat and an optional note for logs. */
 export interface ProcedureOutcome {
@@ -30,6 +30,8 @@ export interface RpcProgram {
   readonly name: string;
   /** Procedure name for logs; undefined for unknown numbers. */
   procName(proc: number): string | undefined;
+  /** Optional one-line summary of a call's arguments for --verbose (reads a copy of the cursor). */
+  describeArgs?(proc: number, args: XdrReader): string;
   /** Decodes `call.args` and writes the procedure's results to `results` (after the reply header). */
   handle(call: RpcCall, results: XdrWriter): Promise<ProcedureOutcome>;
 }
@@ -156,6 +158,10 @@ export class RpcDispatcher {
       );
       return w.toBytes();
     }
+    const args =
+      this.log !== undefined && program.describeArgs !== undefined
+        ? program.describeArgs(call.proc, call.args.clone())
+        : "";
     encodeAcceptedHeader(w, call.xid, AcceptStat.Success);
     const headerLength = w.length;
     let outcome: ProcedureOutcome;
@@ -169,7 +175,8 @@ export class RpcDispatcher {
       w.truncate(headerLength);
       w.patchU32(headerLength - 4, outcome.stat);
     }
-    this.emit(context, call.xid, program.name, procName, cred, outcome.stat, outcome.note ?? "", started);
+    const proc = args === "" ? procName : `${procName}(${args})`;
+    this.emit(context, call.xid, program.name, proc, cred, outcome.stat, outcome.note ?? "", started);
     // The writer belongs to this call alone: hand out its buffer without a copy.
     return w.bytes();
   }

@@ -55,6 +55,13 @@ export class XdrReader {
     return this.end - this.pos;
   }
 
+  /** An independent cursor at the same position (for logging arguments without consuming them). */
+  clone(): XdrReader {
+    const c = new XdrReader(this.bytes, this.pos, this.end - this.pos);
+    c.ok = this.ok;
+    return c;
+  }
+
   /** Marks the input malformed (used by decoders for semantic errors such as a bad enum). */
   fail(): void {
     this.ok = false;

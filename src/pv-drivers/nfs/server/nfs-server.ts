@@ -11,6 +11,7 @@ import { NFS_PROGRAM, NFS_V3 } from "../nfs3-proto.js";
 import { formatRpcLog, RpcDispatcher } from "../rpc/rpc-dispatcher.js";
 import { AuthFlavor, type RpcCredential, type RpcTransportContext } from "../rpc/rpc-msg.js";
 import { bindUdp, DatagramRpcAdapter, type RecordHandler, TcpRpcServer } from "../rpc/transport.js";
+import type { NfsExport } from "../tokens.js";
 import { ExportFs } from "./export-fs.js";
 import { FileHandleCodec } from "./file-handles.js";
 import { Mount3Program } from "./mount3-program.js";
@@ -44,7 +45,7 @@ export interface SeenCredential {
 }
 
 /** MOUNT + NFS + portmap over one export. */
-export class NfsServer implements RecordHandler {
+export class NfsServer implements RecordHandler, NfsExport {
   private tcp: TcpRpcServer | undefined;
   private tcpPort: number | undefined;
   private udp: Socket | undefined;

@@ -129,6 +129,56 @@ export class Nfs3Program implements RpcProgram {
     return NFS3_PROC_NAMES[proc];
   }
 
+  /** Names, offsets and counts of a call, for --verbose (e.g. `"a.txt"`, `@4096+65536 FILE_SYNC`). */
+  describeArgs(proc: number, r: XdrReader): string {
+    const fh = (): void => {
+      readFh3(r);
+    };
+    const name = (): string => JSON.stringify(r.string(PATH_MAX));
+    let text = "";
+    switch (proc) {
+      case Nfs3Proc.Lookup:
+      case Nfs3Proc.Create:
+      case Nfs3Proc.Mkdir:
+      case Nfs3Proc.Symlink:
+      case Nfs3Proc.Mknod:
+      case Nfs3Proc.Remove:
+      case Nfs3Proc.Rmdir:
+        fh();
+        text = name();
+        break;
+      case Nfs3Proc.Rename: {
+        fh();
+        const from = name();
+        fh();
+        text = `${from} -> ${name()}`;
+        break;
+      }
+      case Nfs3Proc.Link:
+        fh();
+        fh();
+        text = name();
+        break;
+      case Nfs3Proc.Read:
+      case Nfs3Proc.Write:
+      case Nfs3Proc.Commit: {
+        fh();
+        const offset = r.u64();
+        const count = r.u32();
+        const stable =
+          proc === Nfs3Proc.Write ? ` ${["UNSTABLE", "DATA_SYNC", "FILE_SYNC"][r.u32()] ?? "?"}` : "";
+        text = `@${offset}+${count}${stable}`;
+        break;
+      }
+      case Nfs3Proc.Readdir:
+      case Nfs3Proc.Readdirplus:
+        fh();
+        text = `cookie=${r.u64big()}`;
+        break;
+    }
+    return r.ok ? text : "malformed";
+  }
+
   async handle(call: RpcCall, w: XdrWriter): Promise<ProcedureOutcome> {
     const r = call.args;
     let status: number;
