@@ -64,9 +64,12 @@ export class EventChannels {
 
   // --- port primitives ------------------------------------------------------------------
 
-  /** EVTCHNOP_alloc_unbound for `domain`: a fresh port that `remote` may bind to. */
+  /**
+   * EVTCHNOP_alloc_unbound for `domain`: a fresh port that `remote` may bind to. As in Xen the
+   * remote domain need not exist yet (a toolstack prepares ports for a domain it is building).
+   */
   allocUnbound(domain: Domain, remote: number): number {
-    if (!this.host.domain(remote)) return Errno.ESRCH;
+    if (!Number.isInteger(remote) || remote < 0 || remote > 0xffff) return Errno.EINVAL;
     const port = domain.evtchn.allocate();
     if (port < 0) return Errno.ENOSPC;
     domain.evtchn.state[port] = EvtchnStat.unbound;

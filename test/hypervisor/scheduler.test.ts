@@ -70,3 +70,48 @@ describe("scheduler", () => {
     expect(hv.machineMemory.freePages).toBe(free + 16);
   });
 });
+
+describe("VcpuBackend hook (the shape Disco and the x86 monitor plug into)", () => {
+  it("a synchronous register-file back end runs a machine-code-like guest through the same dispatcher", async () => {
+    const { hypercallFromRegisters, VcpuExitReason } = await import("../../src/hypervisor/index.js");
+    const hv = new Hypervisor();
+    const d = hv.createDomain({ pages: 8, arch: "mips", name: "fake-mips" });
+    // "Program": write 'ok\n' to memory, console_io it, then SCHEDOP_shutdown(poweroff).
+    const gpr = new Int32Array(32);
+    const scratch = new Uint32Array(5);
+    let pc = 0;
+    hv.memory.writeBytes(d.p2m.lookup(5) * 4096, new TextEncoder().encode("ok\n"));
+    hv.memory.write32(d.p2m.lookup(5) * 4096 + 16, 0); // sched_shutdown { reason = poweroff }
+    const program = [
+      () => {
+        gpr[2] = 18;
+        gpr[4] = 0;
+        gpr[5] = 3;
+        gpr[6] = 5 * 4096;
+      },
+      () => hypercallFromRegisters(hv, d, gpr, scratch),
+      () => {
+        gpr[2] = 29;
+        gpr[4] = 2;
+        gpr[5] = 5 * 4096 + 16;
+      },
+      () => hypercallFromRegisters(hv, d, gpr, scratch),
+    ];
+    hv.attachBackend(d, {
+      run(budget) {
+        for (let spent = 0; spent < budget; spent++) {
+          if (!d.alive) return VcpuExitReason.halted;
+          if (pc >= program.length) return VcpuExitReason.halted;
+          program[pc++]!();
+          hv.chargeGuest(d, 1);
+        }
+        return VcpuExitReason.budget;
+      },
+    });
+    hv.unpause(d.domid);
+    expect(await hv.run(1e6)).toBe("all-halted");
+    expect(d.console.output).toBe("ok\n");
+    expect(d.state).toBe("shutdown");
+    expect(gpr[2]).toBe(0);
+  });
+});
