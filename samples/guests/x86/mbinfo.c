@@ -1,7 +1,7 @@
 /*
  * Prints what the boot loader handed over: EAX, the multiboot info structure (Multiboot 0.6.96,
- * section 3.3 "Boot information format") with its memory map, and the segment selectors and
- * CR0 at entry. Under QEMU and pvkit it must print the same (test/differential/x86).
+ * section 3.3 "Boot information format") with its memory map, and the segment selectors, CR0,
+ * GDTR/IDTR and the boot GDT at entry. Under QEMU and pvkit it must print the same (test/differential/x86).
  */
 #include "../common/guest.h"
 
@@ -40,6 +40,26 @@ int main(void) {
   field("es", sel(3));
   field("fs", sel(4));
   field("gs", sel(5));
+  struct {
+    uint16_t limit;
+    uint32_t base;
+  } __attribute__((packed)) gdtr, idtr;
+  __asm__ volatile("sgdt %0" : "=m"(gdtr));
+  __asm__ volatile("sidt %0" : "=m"(idtr));
+  field("gdtr_base", gdtr.base);
+  field("gdtr_limit", gdtr.limit);
+  field("idtr_base", idtr.base);
+  field("idtr_limit", idtr.limit);
+  /* The descriptors the boot loader's CS and DS selectors refer to. */
+  const uint32_t *gdt = (const uint32_t *)gdtr.base;
+  for (uint32_t i = 0; i < 5 && 8 * i + 7 <= gdtr.limit; i++) {
+    put_str("gdt ");
+    put_dec(i);
+    put_str(" ");
+    put_hex32(gdt[2 * i + 1]);
+    put_hex32(gdt[2 * i]);
+    put_str("\n");
+  }
   uint32_t flags = mbi[0];
   field("flags", flags);
   if (flags & 1) {

@@ -7,8 +7,10 @@ import type { Arch, Board } from "../board.js";
 import type { CostName } from "../cost.js";
 import { EM_386, EM_MIPS } from "../loader/elf.js";
 import { MipssimBoard } from "./mipssim.js";
+import { PcBoard } from "./pc.js";
 
 export { MIPSSIM_RAM_BYTES, MIPSSIM_UART_IRQ, MIPSSIM_UART_PORT, MipssimBoard } from "./mipssim.js";
+export { COM1_BASE, COM1_IRQ, PC_DEFAULT_RAM, PcBoard, type PcBoardOptions } from "./pc.js";
 
 /** What every board accepts. */
 export interface BoardOptions {
@@ -37,6 +39,7 @@ export type BoardFactory = (options: BoardOptions) => GuestBoard;
 /** One entry per architecture. */
 export const BOARD_FACTORIES: Partial<Record<Arch, BoardFactory>> = {
   mips: (o) => new MipssimBoard(o),
+  x86: (o) => new PcBoard(o),
 };
 
 /** Builds the board for `arch`; throws if none is registered. */

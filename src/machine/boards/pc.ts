@@ -14,9 +14,9 @@
  * the devices start in their power-on state (the PIT counting in mode 3, as QEMU resets it).
  */
 
-import type { Arch, Board, BoardStats } from "../board.js";
+import type { Arch, BoardStats } from "../board.js";
 import { SimClock } from "../clock.js";
-import { type CostName, CPU_CLOCK_HZ } from "../cost.js";
+import { CPU_CLOCK_HZ } from "../cost.js";
 import { StopReason, StopSignal } from "../cpu.js";
 import { EXIT_PORT, ExitPort } from "../devices/exit-port.js";
 import { PicPair } from "../devices/pic-8259.js";
@@ -28,6 +28,7 @@ import { PhysicalMemory } from "../memory.js";
 import { X86Cpu } from "../x86/cpu.js";
 import { ATTR_ACCESSED, ATTR_CODE, ATTR_DB, ATTR_G, ATTR_P, ATTR_RW, ATTR_S } from "../x86/descriptors.js";
 import { CS, DS, ECX, ES, FS, GS, SS } from "../x86/modrm.js";
+import type { BoardOptions, GuestBoard } from "./index.js";
 
 /** QEMU pc's default RAM size (hw/i386/pc.c: default_ram_size 128 MiB). */
 export const PC_DEFAULT_RAM = 128 * 1024 * 1024;
@@ -42,27 +43,32 @@ export const PIT_IRQ = 0;
  */
 export const MULTIBOOT_CODE_SELECTOR = 0x08;
 export const MULTIBOOT_DATA_SELECTOR = 0x10;
+/**
+ * Where that GDT sits and what it holds, as `sgdt` shows it to the kernel under QEMU 7.2 -M pc
+ * (the multiboot ROM is placed after the default VGA BIOS in the 0xC0000 option-ROM area, a hole
+ * in the e820 map): base 0xCB2B8, limit 0x27, five descriptors — null, 32-bit code (type 0xA:
+ * the ROM copy's Accessed bit stays clear), 32-bit data (Accessed), 16-bit code, 16-bit data.
+ * IDTR is still the real-mode one (base 0, limit 0x3FF). Guests should load their own, but one
+ * that reloads a segment register or takes an interrupt first behaves as under QEMU.
+ */
+export const MULTIBOOT_GDT_BASE = 0xcb2b8;
+export const MULTIBOOT_GDT: readonly number[] = [
+  0x00000000, 0x00000000, 0x0000ffff, 0x00cf9a00, 0x0000ffff, 0x00cf9300, 0x0000ffff, 0x00009e00, 0x0000ffff,
+  0x00009200,
+];
 /** Their descriptor-cache attributes: present, DPL 0, accessed, 32-bit, 4 KiB granular. */
 const ATTR_FLAT = ATTR_P | ATTR_S | ATTR_ACCESSED | ATTR_DB | ATTR_G;
 const ATTR_CODE32 = ATTR_FLAT | ATTR_CODE | ATTR_RW; // execute/read
 const ATTR_DATA32 = ATTR_FLAT | ATTR_RW; // read/write
 
-export interface PcBoardOptions {
-  /** RAM in bytes (default 128 MiB, a multiple of 4 KiB, at least 2 MiB). */
-  ramBytes?: number;
-  /** Cost table (default CostTable; `pvkit compare --trap-scale` passes a scaled one). */
-  costs?: Record<CostName, number>;
+export interface PcBoardOptions extends BoardOptions {
   /** CPU clock for the PIT's 1.193182 MHz conversion (default CPU_CLOCK_HZ). */
   cpuHz?: number;
-  /** Where COM1's transmitted bytes go (the console). */
-  console?: (byte: number) => void;
-  /** Bytes COM1 receives, queued at power-on. */
-  input?: string | Uint8Array;
-  /** Warnings (unclaimed ports, loader notes). */
-  warn?: (msg: string) => void;
+  /** Kernel command line for `loadGuest` (QEMU -append); "" by default. */
+  cmdline?: string;
 }
 
-export class PcBoard implements Board {
+export class PcBoard implements GuestBoard {
   readonly arch: Arch = "x86";
   readonly memory: PhysicalMemory;
   readonly ports: PortBus;
@@ -76,13 +82,16 @@ export class PcBoard implements Board {
   /** The loaded kernel, after `loadKernel`. */
   kernel: LoadedMultiboot | null = null;
   private readonly warn: (msg: string) => void;
+  private readonly cmdline: string;
+  private lastStop: StopReason = StopReason.Budget;
 
   constructor(opts: PcBoardOptions = {}) {
     this.warn = opts.warn ?? (() => {});
+    this.cmdline = opts.cmdline ?? "";
     this.memory = new PhysicalMemory(opts.ramBytes ?? PC_DEFAULT_RAM);
     this.ports = new PortBus(this.warn);
     const cpuOpts = { memory: this.memory, ports: this.ports, clock: this.clock, stop: this.stop };
-    this.cpu = new X86Cpu(opts.costs ? { ...cpuOpts, costs: opts.costs } : cpuOpts);
+    this.cpu = new X86Cpu(opts.costs ? { ...cpuOpts, costs: { ...opts.costs } } : cpuOpts);
     this.pic = new PicPair({ set: (level) => this.cpu.setIntr(level) }).attach(this.ports);
     this.cpu.interruptController = this.pic;
     this.pit = new Pit8254(this.clock, this.pic.irq(PIT_IRQ), opts.cpuHz ?? CPU_CLOCK_HZ).attach(this.ports);
@@ -102,7 +111,8 @@ export class PcBoard implements Board {
   /**
    * Loads a multiboot kernel (as `-kernel file -append cmdline`) and puts the CPU in the state
    * QEMU's option ROM leaves: EAX magic, EBX info, ECX entry (the ROM jumps through ECX),
-   * CS 0x08 / data 0x10 flat, CR0 = PE|ET, IF = 0. Throws LoaderError for a bad image.
+   * CS 0x08 / data 0x10 flat (and the ROM's GDT in memory), CR0 = PE|ET, IF = 0. Throws
+   * LoaderError for a bad image.
    */
   loadKernel(bytes: Uint8Array, file: string, cmdline = ""): LoadedMultiboot {
     const mb = loadMultiboot(bytes, this.memory, { file, cmdline });
@@ -115,20 +125,44 @@ export class PcBoard implements Board {
     }
     cpu.setSegment(CS, { ...flat, selector: MULTIBOOT_CODE_SELECTOR, attr: ATTR_CODE32 });
     cpu.regs[ECX] = mb.entry | 0;
+    MULTIBOOT_GDT.forEach((word, i) => {
+      this.memory.write32(MULTIBOOT_GDT_BASE + 4 * i, word);
+    });
+    cpu.gdtrBase = MULTIBOOT_GDT_BASE;
+    cpu.gdtrLimit = MULTIBOOT_GDT.length * 4 - 1;
+    cpu.idtrBase = 0;
+    cpu.idtrLimit = 0x3ff;
     this.kernel = mb;
     return mb;
   }
 
+  /** GuestBoard: loads a multiboot kernel with the board's command line. */
+  loadGuest(bytes: Uint8Array, file: string): { entry: number } {
+    return { entry: this.loadKernel(bytes, file, this.cmdline).entry };
+  }
+
+  /** Why the last run stopped, when the machine decided it (triple fault, HLT with IF = 0). */
+  get stopDetail(): string {
+    if (this.lastStop === StopReason.Shutdown) return this.cpu.diagnostic || "shutdown";
+    if (this.lastStop === StopReason.Idle) {
+      return "HLT with interrupts disabled (IF = 0) or no interrupt source pending: nothing can wake the CPU";
+    }
+    return "";
+  }
+
   run(maxInstructions: number): StopReason {
-    return this.cpu.run(maxInstructions);
+    this.lastStop = this.cpu.run(maxInstructions);
+    return this.lastStop;
   }
 
   /** Runs until the guest exits, idles, shuts down or `maxInstructions` pass, in slices. */
   runToEnd(maxInstructions = Number.POSITIVE_INFINITY, slice = 10_000_000): StopReason {
+    if (!(maxInstructions >= 0) || !(slice > 0))
+      throw new RangeError("runToEnd needs maxInstructions >= 0 and slice > 0");
     let left = maxInstructions;
     for (;;) {
       const before = this.cpu.stats.instructions;
-      const r = this.cpu.run(Math.min(slice, left));
+      const r = this.run(Math.min(slice, left));
       left -= this.cpu.stats.instructions - before;
       if (r !== StopReason.Budget || left <= 0) return r;
     }
