@@ -15,7 +15,7 @@ describe("memory_op reservations (balloon)", () => {
           const list = arg + 64;
           const R = ctx.layouts.xenMemoryReservation;
           const call = async (cmd: number, pfns: number[], order = 0) => {
-            pfns.forEach((p, i) => ctx.mem.write32(list + i * 4, p));
+            for (const [i, p] of pfns.entries()) ctx.mem.write32(list + i * 4, p);
             put(ctx, R, arg, {
               extent_start: list,
               nr_extents: pfns.length,
@@ -85,7 +85,7 @@ describe("multicall and vcpu_op", () => {
           { op: 99, result: 0, args: [0, 0, 0, 0, 0, 0] },
           { op: Hypercall.vcpu_op, result: 0, args: [VcpuOp.is_up, 0, 0, 0, 0, 0] },
         ];
-        entries.forEach((e, i) => put(ctx, E, base + i * E.size, e));
+        for (const [i, e] of entries.entries()) put(ctx, E, base + i * E.size, e);
         results.push(await ctx.hypercall(Hypercall.multicall, base, entries.length));
         for (let i = 0; i < entries.length; i++) results.push(ctx.mem.read32(base + i * E.size + 4) | 0);
         results.push(await ctx.hypercall(Hypercall.multicall, base, 65));
