@@ -418,19 +418,25 @@ export class X86Cpu {
     this.stopReason = -1;
     this.breakOut = false;
     // With an ownership oracle installed every access must take the slow path that calls it.
-    const oracle = this.mem.oracle !== null;
-    if (oracle) this.setCpl(this.cplv);
+    if (this.mem.oracle !== null) this.setCpl(this.cplv);
     let n = 0;
+    let reason: StopReason = StopReason.Budget;
     while (n < maxInstructions) {
-      if (this.stop.requested) return StopReason.Exit;
+      if (this.stop.requested) {
+        reason = StopReason.Exit;
+        break;
+      }
       if (this.intrLine && (this.flags & IF) !== 0 && !this.shadow) {
         this.halted = false;
         this.externalInterrupt();
-        if (this.stopReason >= 0) return this.finish();
+        if (this.stopReason >= 0) break;
       }
       if (this.halted) {
-        if ((this.flags & IF) === 0 || !clock.skipToNextDeadline()) return StopReason.Idle;
-        n++;
+        // HLT with IF = 0 can never wake (no NMI source): the machine is idle for good.
+        if ((this.flags & IF) === 0 || !clock.skipToNextDeadline()) {
+          reason = StopReason.Idle;
+          break;
+        }
         continue;
       }
       this.shadow = false;
@@ -444,30 +450,27 @@ export class X86Cpu {
       if (this.pend >= 0) {
         this.raisePending();
         if (this.stopReason >= 0) {
-          this.stats.instructions += n - 1;
-          return this.finish();
+          n--; // the faulting instruction did not retire
+          break;
         }
       }
       if (clock.cycles >= clock.nextDeadline) clock.runDue();
       if (this.breakOut) {
         this.breakOut = false;
-        if (this.stopReason >= 0) {
-          this.stats.instructions += n;
-          return this.finish();
+        if (this.stopReason >= 0) break;
+        if (this.stop.requested) {
+          reason = StopReason.Exit;
+          break;
         }
-        if (this.stop.requested) break;
       }
     }
     this.stats.instructions += n;
     this.stats.cycles = clock.cycles;
-    return this.stop.requested ? StopReason.Exit : StopReason.Budget;
-  }
-
-  private finish(): StopReason {
-    this.stats.cycles = this.clock.cycles;
-    const r = this.stopReason as StopReason;
-    this.stopReason = -1;
-    return r;
+    if (this.stopReason >= 0) {
+      reason = this.stopReason as StopReason;
+      this.stopReason = -1;
+    }
+    return reason;
   }
 
   /** The last `n` instructions executed (oldest first), disassembled at their CS offsets. */
@@ -3750,6 +3753,7 @@ export class X86Cpu {
   private deliverEvent(vector: number, err: number, hasErr: boolean, kind: number, soft: boolean): void {
     if (soft && this.interceptExceptions) {
       this.recordTrap(vector, 0, false, "software", this.eip);
+      this.eip = this.startEip;
       this.breakOut = true;
       return;
     }

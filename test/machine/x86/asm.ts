@@ -116,7 +116,9 @@ function fits(o: Operand, a: Arg, os: number, code: number): boolean {
     case "Eb":
       return regOrMem(1);
     case "Ew":
-      return regOrMem(2) || (a.k === "reg" && a.size === 4 && (code === 0x8c || code === 0x100));
+      return (
+        regOrMem(2) || (a.k === "reg" && a.size === 4 && (code === 0x8c || (code >= 0x100 && code <= 0x103)))
+      );
     case "Ed":
       return regOrMem(4);
     case "Ev":

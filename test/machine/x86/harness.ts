@@ -42,8 +42,8 @@ export function machine(source: string | Uint8Array, origin = CODE): TestMachine
 // GDT layout for the privilege tests.
 export const GDT = 0x10000;
 export const TSS = 0x11000;
-export const LDT = 0x12000;
-export const IDT = 0x13000;
+export const LDT = 0x14000;
+export const IDT = 0x15000;
 export const SEL = {
   code0: 0x08,
   data0: 0x10,
