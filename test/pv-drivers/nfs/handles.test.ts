@@ -135,3 +135,43 @@ describe("file handles", () => {
     ).rejects.toBeInstanceOf(NfsServerError);
   });
 });
+
+describe("write verifier after a failed sync", () => {
+  it("a failing fsync answers NFS3ERR_IO and changes the verifier", async () => {
+    const sb = await makeSandbox();
+    await writeFile(join(sb.exportDir, "f"), "");
+    let failNext = false;
+    const server = await NfsServer.create({
+      exportDir: sb.exportDir,
+      stateFile: sb.stateFile,
+      syncFile: async (file, dataOnly) => {
+        if (failNext) {
+          failNext = false;
+          throw Object.assign(new Error("simulated EIO"), { code: "EIO" });
+        }
+        await (dataOnly ? file.datasync() : file.sync());
+      },
+    });
+    const port = await server.listenTcp(0);
+    const { Nfs3TestClient, RpcClient } = await import("./helpers/rpc-client.js");
+    const rpc = await RpcClient.connect(port);
+    try {
+      const nfs = new Nfs3TestClient(rpc);
+      const root = (await nfs.mount(server.exportPath)).fh!;
+      const f = (await nfs.lookup(root, "f")).fh!;
+      const w1 = await nfs.write(f, 0, enc("abc"), StableHow.Unstable);
+      failNext = true;
+      expect((await nfs.commit(f)).status).toBe(Nfs3Status.Io);
+      const c = await nfs.commit(f);
+      expect(c.status).toBe(0);
+      expect([...c.verf!]).not.toEqual([...w1.verf!]);
+      failNext = true;
+      expect((await nfs.write(f, 0, enc("x"), StableHow.FileSync)).status).toBe(Nfs3Status.Io);
+      expect([...(await nfs.commit(f)).verf!]).not.toEqual([...c.verf!]);
+    } finally {
+      rpc.close();
+      await server.close();
+      await sb.cleanup();
+    }
+  });
+});

@@ -6,6 +6,7 @@
  */
 
 import type { Socket } from "node:dgram";
+import type { FileHandle } from "node:fs/promises";
 import { IPPROTO_TCP, IPPROTO_UDP, MOUNT_PROGRAM, MOUNT_V3 } from "../mount3-proto.js";
 import { NFS_PROGRAM, NFS_V3 } from "../nfs3-proto.js";
 import { formatRpcLog, RpcDispatcher } from "../rpc/rpc-dispatcher.js";
@@ -32,6 +33,8 @@ export interface NfsServerOptions {
   readonly stateFile?: string;
   /** Sink for warnings and connection events (and per-request lines when `verbose`). */
   readonly log?: (line: string) => void;
+  /** Flush hook for WRITE (stable) and COMMIT; default fsync/fdatasync. */
+  readonly syncFile?: (file: FileHandle, dataOnly: boolean) => Promise<void>;
   /** One log line per request: program, procedure, AUTH_SYS credentials, status, time. */
   readonly verbose?: boolean;
 }
@@ -73,7 +76,7 @@ export class NfsServer implements RecordHandler, NfsExport {
     if (secret?.warning !== undefined) {
       options.log?.(`nfs-serve: warning: ${secret.warning}; handles will not survive a restart`);
     }
-    const nfs = new Nfs3Program(fs, { readOnly: options.readOnly ?? false });
+    const nfs = new Nfs3Program(fs, { readOnly: options.readOnly ?? false, syncFile: options.syncFile });
     const mount = new Mount3Program(fs, fs.root);
     const portmap = new PortmapProgram();
     const log = options.log;

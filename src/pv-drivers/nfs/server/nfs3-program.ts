@@ -95,7 +95,12 @@ function sameFile(a: BigIntStats, b: BigIntStats): boolean {
 export interface Nfs3ProgramOptions {
   /** Refuse every modifying procedure with NFS3ERR_ROFS. */
   readonly readOnly: boolean;
+  /** Flushes a file to stable storage (default: fsync, or fdatasync when `dataOnly`); tests inject failures. */
+  readonly syncFile?: (file: FileHandle, dataOnly: boolean) => Promise<void>;
 }
+
+const defaultSync = (file: FileHandle, dataOnly: boolean): Promise<void> =>
+  dataOnly ? file.datasync() : file.sync();
 
 /** NFS program 100003 version 3. */
 export class Nfs3Program implements RpcProgram {
@@ -105,6 +110,7 @@ export class Nfs3Program implements RpcProgram {
   private verifier: Uint8Array = randomBytes(NFS3_VERF_SIZE);
   private readonly listings = new DirListingCache();
   private readonly readOnly: boolean;
+  private readonly syncFile: (file: FileHandle, dataOnly: boolean) => Promise<void>;
   private readonly uid = process.getuid?.() ?? 0;
   private readonly gids = new Set<number>([process.getgid?.() ?? 0, ...(process.getgroups?.() ?? [])]);
 
@@ -113,6 +119,7 @@ export class Nfs3Program implements RpcProgram {
     options: Nfs3ProgramOptions,
   ) {
     this.readOnly = options.readOnly;
+    this.syncFile = options.syncFile ?? defaultSync;
   }
 
   /** The current write verifier (writeverf3); new per server instance and after a failed sync. */
@@ -553,8 +560,7 @@ export class Nfs3Program implements RpcProgram {
       }
       if (stable !== StableHow.Unstable) {
         try {
-          if (stable === StableHow.FileSync) await file.sync();
-          else await file.datasync();
+          await this.syncFile(file, stable === StableHow.DataSync);
         } catch (err) {
           this.changeWriteVerifier();
           return fail(statusOfError(err), pre, fattrOf(await file.stat({ bigint: true })));
@@ -596,7 +602,7 @@ export class Nfs3Program implements RpcProgram {
     if (typeof file === "number") return fail(file);
     try {
       try {
-        await file.sync();
+        await this.syncFile(file, false);
       } catch (err) {
         this.changeWriteVerifier();
         return fail(statusOfError(err));
