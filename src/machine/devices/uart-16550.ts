@@ -107,6 +107,12 @@ export interface Uart16550Options {
   name?: string;
 }
 
+/** The part of a Node readable stream the UART uses (kept structural: src/machine imports no Node types). */
+export interface HostByteSource {
+  on(event: "data", listener: (chunk: string | Uint8Array) => void): unknown;
+  off?(event: "data", listener: (chunk: string | Uint8Array) => void): unknown;
+}
+
 /** Snapshot of the UART for save/restore (v86 get_state/set_state style). */
 export interface Uart16550State {
   ier: number;
@@ -167,6 +173,17 @@ export class Uart16550 implements PortHandler {
     for (const b of bytes) this.rxQueue.push(b & 0xff);
     this.refill();
     this.updateIrq();
+  }
+
+  /**
+   * Feeds everything a host stream produces (e.g. process.stdin) to the receiver as it arrives.
+   * Arrival times follow the host, so a run with a live stream is not deterministic; feed a
+   * string up front where it must be. Returns a function that stops listening.
+   */
+  connectInput(source: HostByteSource): () => void {
+    const onData = (chunk: string | Uint8Array) => this.feed(chunk);
+    source.on("data", onData);
+    return () => source.off?.("data", onData);
   }
 
   /** True while received bytes wait in the FIFO or the host queue. */

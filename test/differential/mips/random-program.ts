@@ -167,6 +167,12 @@ function safeUnit(): fc.Arbitrary<Unit> {
         const o = off & ~(align - 1);
         return { items: [{ w: i(op, BASE_REG, rt, o) }], text: `${m} $${rt},${o}($28)` };
       }),
+    // SYNC and PREF: no architectural effect on a uniprocessor.
+    fc.constant<Unit>({ items: [{ w: 0x0000000f }], text: "sync" }),
+    fc.tuple(fc.integer({ min: 0, max: 31 }), fc.nat({ max: SCRATCH_BYTES - 4 })).map(([hint, off]) => ({
+      items: [{ w: i(51, BASE_REG, hint, off) }],
+      text: `pref ${hint},${off}($28)`,
+    })),
   );
 }
 

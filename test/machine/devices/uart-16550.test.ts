@@ -158,3 +158,21 @@ describe("exit port", () => {
     expect(bus.read(0x501, 1)).toBe(0);
   });
 });
+
+describe("16550 UART host input stream", () => {
+  it("feeds a stream's chunks as they arrive and stops on disconnect", async () => {
+    const { PassThrough } = await import("node:stream");
+    const bus = new PortBus();
+    const uart = new Uart16550(bus, 0x3f8);
+    const s = new PassThrough();
+    const off = uart.connectInput(s);
+    s.write("ab");
+    await new Promise((r) => setImmediate(r));
+    expect(bus.read(0x3f8, 1)).toBe(0x61);
+    off();
+    s.write("c");
+    await new Promise((r) => setImmediate(r));
+    expect(bus.read(0x3f8, 1)).toBe(0x62);
+    expect(bus.read(0x3fd, 1) & LSR_DR).toBe(0);
+  });
+});
