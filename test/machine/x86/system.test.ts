@@ -147,16 +147,16 @@ describe("x86 sensitive unprivileged instructions (Robin & Irvine) do not trap",
   });
   it("LAR/LSL/VERR/VERW: visible descriptors set ZF, hidden ones clear it", () => {
     const t = sys(
-      "mov ecx, 0x1b; lar eax, ecx; setz dl; lsl ebx, ecx; mov ecx, 0x10; lar esi, ecx; setz dh; mov cx, 0x23; verw cx; setz ch; mov cx, 0x1b; verw cx; setz cl",
+      "mov ecx, 0x1b; lar eax, ecx; setz dl; lsl edi, ecx; mov ecx, 0x10; lar esi, ecx; setz dh; mov cx, 0x23; verw cx; setz bl; mov cx, 0x1b; verw cx; setz bh; verr cx; setz cl",
       3,
     );
     t.run();
     const r = t.cpu.regs;
     expect(r[EAX]!).toBe(0x00c0fa00); // G, D, P, DPL 3, code exec/read (not yet accessed)
-    expect(r[EBX]! >>> 0).toBe(0xffffffff);
-    expect(r[2]! & 0xffff).toBe(0x0001); // dl = 1 (LAR ok), dh = 0 (DPL 0 not visible)
-    expect((r[1]! >> 8) & 0xff).toBe(1); // VERW on writable DPL3 data
-    expect(r[1]! & 0xff).toBe(0); // VERW on code
+    expect(r[7]! >>> 0).toBe(0xffffffff); // LSL: byte limit with granularity applied
+    expect(r[2]! & 0xffff).toBe(0x0001); // dl = 1 (LAR ok), dh = 0 (DPL 0 not visible at CPL 3)
+    expect(r[EBX]! & 0xffff).toBe(0x0001); // VERW: writable DPL 3 data yes, code no
+    expect(r[1]! & 0xff).toBe(1); // VERR on readable code
   });
 });
 
