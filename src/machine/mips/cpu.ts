@@ -107,6 +107,14 @@ export class MipsCpu {
   readonly tlb: Tlb;
   /** Monitor mode: exceptions do not vector; `run` returns StopReason.Trap with `trap` filled. */
   interceptExceptions = false;
+  /**
+   * Monitor hook (Disco's interpreted kseg0 path): while non-null, supervisor-mode accesses to
+   * kseg0/kseg1 translate through this table (frame index (va & 0x1FFFFFFF) >> 12 → machine
+   * frame; negative or out of range → the usual address error) instead of raising an address
+   * error. Consulted only where an address error would otherwise be raised, so it costs the fast
+   * paths nothing. Call `flushTranslations()` after changing it or its contents.
+   */
+  unmappedRemap: Int32Array | null = null;
   readonly trap: MipsTrap = { excCode: 0, badVAddr: 0, bd: false, pc: 0, instrPc: 0, ce: 0, refill: false };
   readonly stats: MipsCpuStats;
   readonly memory: PhysicalMemory;
@@ -463,6 +471,11 @@ export class MipsCpu {
       if (this.erl) return u;
     } else if (mode !== Mode.Kernel) {
       if (!(mode === Mode.Supervisor && u >= 0xc0000000 && u < 0xe0000000)) {
+        const remap = this.unmappedRemap;
+        if (remap !== null && mode === Mode.Supervisor && u < 0xc0000000) {
+          const mfn = remap[(u & 0x1fffffff) >>> 12];
+          if (mfn !== undefined && mfn >= 0) return mfn * 4096 + (u & 4095);
+        }
         this.xCode = access === 1 ? ExcCode.AdES : ExcCode.AdEL;
         return -1;
       }
