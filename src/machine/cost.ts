@@ -13,6 +13,8 @@
  *  [Xen03] P. Barham et al., "Xen and the Art of Virtualization", SOSP 2003 (Table 3 lmbench:
  *         null call 0.45/0.46 µs, page fault 1.42/2.73 µs, ctx switch 0.77/1.97 µs on a 2.4 GHz
  *         Xeon: 1 µs ≈ 2400 cycles).
+ *  [SN05] J. E. Smith, R. Nair, "Virtual Machines: Versatile Platforms for Systems and
+ *         Processes", Morgan Kaufmann 2005, §2.1–2.4 (decode-and-dispatch interpretation cost).
  *  [R4000] MIPS R4000 User's Manual, 2nd ed. (exception entry flushes the pipeline: ~8 cycles
  *         before the first handler instruction; a refill handler of ~10 instructions).
  */
@@ -32,6 +34,13 @@ export const CostTable = {
   emulatePrivileged: 60,
   /** The monitor's own TLB-miss handling (l2tlb lookup, pmap, hardware TLB write). [Disco97] */
   monitorTlbRefill: 120,
+  /**
+   * Extra cycles per guest instruction the monitor interprets instead of running directly (Disco's
+   * unrelinked kseg0 kernel code): fetch, decode and dispatch in software. [SN05] a
+   * decode-and-dispatch interpreter spends tens of host instructions per guest instruction; we
+   * take 20, the low end, as an estimate fixed before measuring.
+   */
+  interpretInstruction: 20,
   /** Writing one hardware TLB entry (TLBWI/TLBWR). [R4000] */
   tlbWrite: 2,
   /** An access to a device register on the I/O bus (uncached, serialising). [AA06]: native `in` ≈ 3209 cycles on a P4 to real ISA hardware; we price a simulated register at the bus-cycle cost. */
