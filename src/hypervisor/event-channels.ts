@@ -37,8 +37,21 @@ export interface EventChannelHost {
   readonly copier: GuestMemoryCopier;
 }
 
+/**
+ * One event-channel happening, for tracing (`pvkit run --trace events`): a guest's send, a port
+ * becoming pending (raise), a send that found the port already pending (coalesced), or a port
+ * that became pending while masked (masked: no upcall until unmask).
+ */
+export interface EvtchnTraceEvent {
+  readonly kind: "send" | "raise" | "coalesced" | "masked" | "unmask";
+  readonly domid: number;
+  readonly port: number;
+}
+export type EvtchnListener = (event: EvtchnTraceEvent) => void;
+
 export class EventChannels {
   private readonly ops = new Map<number, EvtchnOpHandler>();
+  private readonly listeners: EvtchnListener[] = [];
 
   constructor(private readonly host: EventChannelHost) {
     this.ops.set(EvtchnOp.alloc_unbound, (d, a) => this.opAllocUnbound(d, a));
@@ -54,6 +67,19 @@ export class EventChannels {
   registerOp(cmd: number, handler: EvtchnOpHandler, replace = false): void {
     if (this.ops.has(cmd) && !replace) throw new Error(`EVTCHNOP ${cmd} already has a handler`);
     this.ops.set(cmd, handler);
+  }
+
+  /** Adds a trace listener; returns a function that removes it. Costs nothing without listeners. */
+  onEvent(listener: EvtchnListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  private trace(kind: EvtchnTraceEvent["kind"], domid: number, port: number): void {
+    for (const l of this.listeners) l({ kind, domid, port });
   }
 
   /** HYPERVISOR_event_channel_op(cmd, arg). */
@@ -169,6 +195,7 @@ export class EventChannels {
     switch (t.state[port]) {
       case EvtchnStat.interdomain: {
         domain.stats.eventsSent++;
+        if (this.listeners.length > 0) this.trace("send", domain.domid, port);
         const xen = t.xenHandlers.get(port);
         if (xen) {
           xen();
@@ -180,6 +207,7 @@ export class EventChannels {
       }
       case EvtchnStat.ipi:
         domain.stats.eventsSent++;
+        if (this.listeners.length > 0) this.trace("send", domain.domid, port);
         this.setPending(domain, port);
         return 0;
       case EvtchnStat.unbound:
@@ -214,7 +242,10 @@ export class EventChannels {
     const mask = m.read32(maskAddr);
     if ((mask & bit) === 0) return 0;
     m.write32(maskAddr, mask & ~bit);
-    if ((m.read32(pendAddr) & bit) !== 0) this.raiseSelector(domain, word);
+    if ((m.read32(pendAddr) & bit) !== 0) {
+      if (this.listeners.length > 0) this.trace("unmask", domain.domid, port);
+      this.raiseSelector(domain, word);
+    }
     return 0;
   }
 
@@ -235,10 +266,18 @@ export class EventChannels {
     const bit = 1 << (port & 31);
     const pendAddr = base + L.evtchn_pending! + word * 4;
     const pend = m.read32(pendAddr);
-    if ((pend & bit) !== 0) return; // coalesced: already pending
+    const tracing = this.listeners.length > 0;
+    if ((pend & bit) !== 0) {
+      if (tracing) this.trace("coalesced", domain.domid, port);
+      return; // already pending
+    }
     m.write32(pendAddr, pend | bit);
     domain.stats.eventsDelivered++;
-    if ((m.read32(base + L.evtchn_mask! + word * 4) & bit) !== 0) return; // masked: stays pending
+    if ((m.read32(base + L.evtchn_mask! + word * 4) & bit) !== 0) {
+      if (tracing) this.trace("masked", domain.domid, port);
+      return; // stays pending until unmask
+    }
+    if (tracing) this.trace("raise", domain.domid, port);
     this.raiseSelector(domain, word);
     // A vCPU polling this port wakes even with events masked (SCHEDOP_poll).
     if (domain.vcpu.pollPorts?.includes(port)) this.host.kick(domain);

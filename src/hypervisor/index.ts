@@ -18,7 +18,13 @@ export {
   type VcpuState,
 } from "./domain.js";
 export { HypervisorError, IsolationViolation } from "./errors.js";
-export { type EventChannelHost, EventChannels, type EvtchnOpHandler } from "./event-channels.js";
+export {
+  type EventChannelHost,
+  EventChannels,
+  type EvtchnListener,
+  type EvtchnOpHandler,
+  type EvtchnTraceEvent,
+} from "./event-channels.js";
 export { EvtchnTable } from "./evtchn-table.js";
 export * from "./grant-table/index.js";
 export { GuestMemoryCopier } from "./guest-memory.js";

@@ -91,6 +91,8 @@ describe("event channels between TS guests", () => {
   it("masking: a masked port stays pending without an upcall and fires on unmask; sends coalesce", async () => {
     const hv = new Hypervisor({ oracle: true });
     const seen: string[] = [];
+    const trace: string[] = [];
+    hv.events.onEvent((e) => trace.push(`${e.kind}:${e.port}`));
     launchTsGuest(hv, {
       name: "loop",
       async main(ctx) {
@@ -140,6 +142,19 @@ describe("event channels between TS guests", () => {
     expect(d.crashDiagnostic).toBeNull();
     expect(d.state).toBe("shutdown");
     expect(seen).toEqual(["delivered before unmask: 2", "transitions for two sends: 1"]);
+    // ports: a = 3, b = 4 (1 and 2 are the console and store ports bound to the hypervisor)
+    expect(trace).toEqual([
+      "raise:4", // bind_interdomain sets the new local port pending
+      "send:4",
+      "masked:3",
+      "send:4",
+      "coalesced:3",
+      "unmask:3",
+      "send:4",
+      "raise:3",
+      "send:4",
+      "coalesced:3",
+    ]);
   });
 
   it("a blocked guest wakes on an event and on its timer (VIRQ_TIMER)", async () => {
