@@ -3,6 +3,8 @@
  * Usage: node --import tsx bench/run.ts [--no-qemu]
  */
 import { benchMipsCpu } from "./mips-cpu.js";
+import { benchRing } from "./ring.js";
 
 const qemu = !process.argv.includes("--no-qemu");
 console.log(JSON.stringify(await benchMipsCpu({ qemu })));
+console.log(JSON.stringify(await benchRing()));

@@ -2,11 +2,13 @@
 
 import { createPvEnv, RingBackend } from "../../../src/guest-sdk/index.js";
 import type { GuestContext, TsGuest } from "../../../src/hypercalls/index.js";
-import { echo, echoProtocol } from "./echo-protocol.js";
+import { type EchoRequest, type EchoResponse, echo, echoProtocol } from "./echo-protocol.js";
 
 export class EchoBackGuest implements TsGuest {
   readonly name = "echo-back";
   served = 0;
+  /** The driver, for its ring counters. */
+  back: RingBackend<EchoRequest, EchoResponse> | null = null;
 
   constructor(private readonly frontendId: number) {}
 
@@ -18,6 +20,7 @@ export class EchoBackGuest implements TsGuest {
         ring.respond(echo(req));
       });
     });
+    this.back = back;
     await back.connect();
     await back.closed;
   }
