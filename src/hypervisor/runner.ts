@@ -5,7 +5,7 @@
  * plug in through a `VcpuBackend` factory (the Disco and x86 full-virt back ends) with the same
  * runner: see `RunnerGuest.backend`.
  */
-import type { TsGuest } from "../hypercalls/index.js";
+import { GuestFault, type TsGuest } from "../hypercalls/index.js";
 import type { Arch } from "../machine/index.js";
 import type { Domain } from "./domain.js";
 import type { Hypervisor } from "./hypervisor.js";
@@ -71,7 +71,19 @@ export async function runDomains(
     domains.push(domain);
   }
   for (const d of domains) hv.unpause(d.domid);
-  const end = await hv.run(opts.maxCycles);
+  // A TS guest's detached async chain that dies with its crashed domain rejects with a
+  // GuestFault nobody awaits; that must not take the monitor (the Node process) down with it.
+  const swallowGuestFaults = (reason: unknown) => {
+    if (reason instanceof GuestFault) return;
+    throw reason;
+  };
+  process.on("unhandledRejection", swallowGuestFaults);
+  let end: RunEnd;
+  try {
+    end = await hv.run(opts.maxCycles);
+  } finally {
+    process.off("unhandledRejection", swallowGuestFaults);
+  }
   const results = domains.map((d) => {
     d.console.flush();
     return {

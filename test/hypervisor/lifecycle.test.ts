@@ -258,3 +258,39 @@ describe("multi-domain runner", () => {
     );
   });
 });
+
+describe("detached guest chains", () => {
+  it("a GuestFault in a chain nobody awaits crashes only that domain, not the host", async () => {
+    const out: string[] = [];
+    const r = await runDomains(
+      new Hypervisor(),
+      [
+        {
+          name: "sloppy",
+          guest: {
+            async main(ctx) {
+              void (async () => {
+                await ctx.hypercall(Hypercall.xen_version, 0, 0);
+                ctx.mem.read32(-4);
+              })();
+              await ctx.hypercall(Hypercall.sched_op, SchedOp.block, 0);
+            },
+          },
+        },
+        {
+          name: "fine",
+          guest: {
+            async main(ctx) {
+              await new TestGuestOps(ctx).console("still here\n");
+            },
+          },
+        },
+      ],
+      { out: (l) => out.push(l) },
+    );
+    await new Promise((res) => setImmediate(res));
+    expect(r.domains[0]!.state).toBe("crashed");
+    expect(r.domains[0]!.diagnostic).toMatch(/outside its memory/);
+    expect(out).toEqual(["[fine] still here"]);
+  });
+});
