@@ -153,3 +153,62 @@ describe("read-only export", () => {
     expect(acc.r.u32() & (Access3.Modify | Access3.Extend | Access3.Delete)).toBe(0);
   });
 });
+
+describe("namespace races from a client", () => {
+  it("RwLock: writers exclude readers and each other; readers share", async () => {
+    const { RwLock } = await import("../../../src/pv-drivers/nfs/server/rw-lock.js");
+    const lock = new RwLock();
+    const log: string[] = [];
+    const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 2));
+    const reader = (n: string) =>
+      lock.run(false, async () => {
+        log.push(`${n}+`);
+        await tick();
+        log.push(`${n}-`);
+      });
+    const writer = (n: string) =>
+      lock.run(true, async () => {
+        log.push(`${n}+`);
+        await tick();
+        log.push(`${n}-`);
+      });
+    await Promise.all([reader("r1"), reader("r2"), writer("w1"), reader("r3"), writer("w2")]);
+    expect(log.slice(0, 4).sort()).toEqual(["r1+", "r1-", "r2+", "r2-"]);
+    expect(log.slice(4)).toEqual(["w1+", "w1-", "r3+", "r3-", "w2+", "w2-"]);
+  });
+
+  it("a directory swapped for an outward symlink by another connection never receives a CREATE", async () => {
+    const sb = await makeSandbox();
+    await mkdir(join(sb.exportDir, "d"));
+    const a = await startServer(sb);
+    const { Nfs3TestClient, RpcClient } = await import("./helpers/rpc-client.js");
+    const b = new Nfs3TestClient(await RpcClient.connect(a.port));
+    try {
+      const d = (await a.nfs.lookup(a.root, "d")).fh!;
+      for (let i = 0; i < 40; i++) {
+        const swap = (async () => {
+          await a.nfs.status(Nfs3Proc.Rename, (w) =>
+            w.opaqueVar(a.root).string("d").opaqueVar(a.root).string("d2"),
+          );
+          await a.nfs.status(Nfs3Proc.Symlink, (w) => {
+            w.opaqueVar(a.root).string("d");
+            writeSattr3(w, {});
+            w.string(sb.parent);
+          });
+          await a.nfs.status(Nfs3Proc.Remove, (w) => w.opaqueVar(a.root).string("d"));
+          await a.nfs.status(Nfs3Proc.Rename, (w) =>
+            w.opaqueVar(a.root).string("d2").opaqueVar(a.root).string("d"),
+          );
+        })();
+        const creates = Promise.all([0, 1, 2].map((k) => b.create(d, `f${i}-${k}`, { mode: 0 })));
+        await Promise.all([swap, creates]);
+      }
+      expect((await readdir(sb.parent)).sort()).toEqual(["export", "outside.txt"]);
+      expect((await readdir(join(sb.exportDir, "d"))).length).toBe(120);
+    } finally {
+      b.rpc.close();
+      await a.stop();
+      await sb.cleanup();
+    }
+  });
+});

@@ -61,11 +61,24 @@ import { fattrOf, ftypeOf, statusOfError, wccOf } from "./attrs.js";
 import { COOKIE_DOT, COOKIE_DOTDOT, DirListingCache, firstAfter, type ListingEntry } from "./dir-listing.js";
 import type { ExportFs, FsNode } from "./export-fs.js";
 import { FILE_HANDLE_BYTES } from "./file-handles.js";
+import { RwLock } from "./rw-lock.js";
 
 /** Transfer sizes advertised by FSINFO (bytes). The TCP record limit is derived from them. */
 export const NFS_MAX_TRANSFER = 1024 * 1024;
 const PREFERRED_TRANSFER = 128 * 1024;
 const DIR_PREFERRED = 64 * 1024;
+
+/** Procedures that add, remove or move names: they run alone (see RwLock). */
+const NAMESPACE_CHANGING: ReadonlySet<number> = new Set([
+  Nfs3Proc.Create,
+  Nfs3Proc.Mkdir,
+  Nfs3Proc.Symlink,
+  Nfs3Proc.Mknod,
+  Nfs3Proc.Remove,
+  Nfs3Proc.Rmdir,
+  Nfs3Proc.Rename,
+  Nfs3Proc.Link,
+]);
 
 /** Returned by a procedure whose arguments did not decode. */
 const GARBAGE = -1;
@@ -109,6 +122,8 @@ export class Nfs3Program implements RpcProgram {
   readonly name = "NFS3";
   private verifier: Uint8Array = randomBytes(NFS3_VERF_SIZE);
   private readonly listings = new DirListingCache();
+  /** Shared for lookups, exclusive for namespace changes (see RwLock). */
+  private readonly namespace = new RwLock();
   private readonly readOnly: boolean;
   private readonly syncFile: (file: FileHandle, dataOnly: boolean) => Promise<void>;
   private readonly uid = process.getuid?.() ?? 0;
@@ -187,6 +202,10 @@ export class Nfs3Program implements RpcProgram {
   }
 
   async handle(call: RpcCall, w: XdrWriter): Promise<ProcedureOutcome> {
+    return this.namespace.run(NAMESPACE_CHANGING.has(call.proc), () => this.dispatch(call, w));
+  }
+
+  private async dispatch(call: RpcCall, w: XdrWriter): Promise<ProcedureOutcome> {
     const r = call.args;
     let status: number;
     switch (call.proc) {
@@ -919,7 +938,9 @@ export class Nfs3Program implements RpcProgram {
     const cookie = r.u64();
     const verf = r.opaqueFixed(NFS3_VERF_SIZE);
     const first = r.u32();
-    const maxcount = plus ? r.u32() : first;
+    // A reply never exceeds one transfer size, whatever the client asks (RFC 1813 lets the
+    // server return fewer entries); this bounds memory for huge directories.
+    const maxcount = Math.min(plus ? r.u32() : first, NFS_MAX_TRANSFER);
     if (!r.ok) return GARBAGE;
     const dircount = plus && first > 0 ? first : Number.MAX_SAFE_INTEGER;
     const dir = await this.fs.resolve(dirFh);
