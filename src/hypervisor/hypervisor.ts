@@ -404,6 +404,34 @@ export class Hypervisor {
     v.setUint32(t + T.version!, (version + 2) >>> 0, true);
   }
 
+  /**
+   * Host input for a domain's console ring (xenconsoled's other half): copies as many bytes as
+   * fit into `in[]`, publishes in_prod, notifies the console port. Returns the bytes taken.
+   */
+  consoleRingInput(domid: number, bytes: Uint8Array): number {
+    const d = this.mustGet(domid);
+    if (!d.alive) return 0;
+    const base = d.p2m.lookup(BootPfn.console) * PAGE_SIZE;
+    if (base < 0) return 0;
+    const C = d.layouts.xenconsInterface.offsets;
+    const m = this.memory;
+    const size = 1024;
+    const cons = m.read32(base + C.in_cons!);
+    let prod = m.read32(base + C.in_prod!);
+    // A consumer index the guest ran past prod is its protocol error: treat the ring as full.
+    const used = (prod - cons) >>> 0;
+    const room = used > size ? 0 : size - used;
+    const n = Math.min(room, bytes.length);
+    for (let i = 0; i < n; i++) {
+      m.write8(base + C.in! + (prod & (size - 1)), bytes[i]!);
+      prod = (prod + 1) >>> 0;
+    }
+    // io/ring.h ordering: the bytes are visible before the producer index (a no-op barrier here).
+    m.write32(base + C.in_prod!, prod);
+    if (n > 0) this.events.notifyFromXen(d, d.consoleEvtchn);
+    return n;
+  }
+
   /** xenconsoled's job: drain the guest's xencons ring `out` side into its console (io/console.h). */
   private drainConsoleRing(d: Domain): void {
     const base = d.p2m.lookup(BootPfn.console) * PAGE_SIZE;
