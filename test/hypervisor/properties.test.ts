@@ -40,49 +40,53 @@ describe("hostile TS guest (fast-check)", () => {
     });
     const seen = { calls: 0, ok: 0, errnos: new Set<number>() };
     await fc.assert(
-      fc.asyncProperty(fc.array(call, { minLength: 1, maxLength: 25 }), async (calls) => {
-        const hv = new Hypervisor({ memory: new PhysicalMemory(1 << 20), oracle: true, sliceCycles: 5000 });
-        // dom0: a victim that offers a port to the attacker and then sleeps.
-        const victim = launchTsGuest(hv, {
-          name: "victim",
-          async main(ctx) {
-            const p = ctx.allocPage() * PAGE_SIZE;
-            ctx.mem.write16(p, 0x7ff0);
-            ctx.mem.write16(p + 2, 1);
-            await ctx.hypercall(Hypercall.event_channel_op, 6, p);
-            await ctx.hypercall(Hypercall.sched_op, 1, 0);
-            await ctx.hypercall(Hypercall.sched_op, 1, 0);
-          },
-        });
-        const results: number[] = [];
-        launchTsGuest(
-          hv,
-          {
-            name: "attacker",
+      fc.asyncProperty(
+        fc.array(call, { minLength: 1, maxLength: 25 }),
+        fc.constantFrom("x86" as const, "mips" as const),
+        async (calls, arch) => {
+          const hv = new Hypervisor({ memory: new PhysicalMemory(1 << 20), oracle: true, sliceCycles: 5000 });
+          // dom0: a victim that offers a port to the attacker and then sleeps.
+          const victim = launchTsGuest(hv, {
+            name: "victim",
             async main(ctx) {
-              for (const c of calls) {
-                for (const [addr, v] of c.scribble)
-                  if (addr + 4 <= ctx.nrPages * PAGE_SIZE) ctx.mem.write32(addr & ~3, v);
-                const [a1, a2, a3, a4, a5] = c.args as [number, number, number, number, number];
-                results.push(await ctx.hypercall(c.nr, a1, a2, a3, a4, a5));
-              }
+              const p = ctx.allocPage() * PAGE_SIZE;
+              ctx.mem.write16(p, 0x7ff0);
+              ctx.mem.write16(p + 2, 1);
+              await ctx.hypercall(Hypercall.event_channel_op, 6, p);
+              await ctx.hypercall(Hypercall.sched_op, 1, 0);
+              await ctx.hypercall(Hypercall.sched_op, 1, 0);
             },
-          },
-          { pages: 8 },
-        );
-        await hv.run(2e6); // let the victim set up and block
-        const before = hashPages(hv, victim.domain.domid);
-        await hv.run(hv.clock.cycles + 5e8);
-        expect(hv.dispatcher.handlerFaults).toBe(0);
-        expect(hv.oracleViolations).toEqual([]);
-        for (const r of results) {
-          expect(r >= 0 || isXenErrno(r)).toBe(true);
-          seen.calls++;
-          if (r >= 0) seen.ok++;
-          else seen.errnos.add(r);
-        }
-        expect(hashPages(hv, victim.domain.domid)).toBe(before);
-      }),
+          });
+          const results: number[] = [];
+          launchTsGuest(
+            hv,
+            {
+              name: "attacker",
+              async main(ctx) {
+                for (const c of calls) {
+                  for (const [addr, v] of c.scribble)
+                    if (addr + 4 <= ctx.nrPages * PAGE_SIZE) ctx.mem.write32(addr & ~3, v);
+                  const [a1, a2, a3, a4, a5] = c.args as [number, number, number, number, number];
+                  results.push(await ctx.hypercall(c.nr, a1, a2, a3, a4, a5));
+                }
+              },
+            },
+            { pages: 8, arch },
+          );
+          await hv.run(2e6); // let the victim set up and block
+          const before = hashPages(hv, victim.domain.domid);
+          await hv.run(hv.clock.cycles + 5e8);
+          expect(hv.dispatcher.handlerFaults).toBe(0);
+          expect(hv.oracleViolations).toEqual([]);
+          for (const r of results) {
+            expect(r >= 0 || isXenErrno(r)).toBe(true);
+            seen.calls++;
+            if (r >= 0) seen.ok++;
+            else seen.errnos.add(r);
+          }
+          expect(hashPages(hv, victim.domain.domid)).toBe(before);
+        },
+      ),
       { numRuns: 60 },
     );
     console.log(
