@@ -41,6 +41,21 @@ describe("datagram transport", () => {
     expect(await adapter.handle(new Uint8Array(1001), ctx)).toBeNull();
   });
 
+  it("answers a retransmitted REMOVE from the duplicate-request cache instead of removing twice", async () => {
+    await writeFile(join(sb.exportDir, "once.txt"), "x");
+    const adapter = new DatagramRpcAdapter(srv.server);
+    const ctx = { transport: "udp", peer: "10.0.0.2:800" };
+    const call = encodeCall(99, NFS_PROGRAM, 3, Nfs3Proc.Remove, (w) =>
+      w.opaqueVar(srv.root).string("once.txt"),
+    );
+    const first = decodeReply((await adapter.handle(call, ctx))!);
+    const again = decodeReply((await adapter.handle(call, ctx))!);
+    expect([first.r.u32(), again.r.u32()]).toEqual([0, 0]);
+    // Without the cache the second REMOVE would see NFS3ERR_NOENT.
+    const fresh = new DatagramRpcAdapter(srv.server, 65507, 0);
+    expect(decodeReply((await fresh.handle(call, ctx))!).r.u32()).toBe(2);
+  });
+
   it("serves MOUNT and READ over a real UDP socket; the portmapper reports the UDP port", async () => {
     const sock = dgram.createSocket("udp4");
     const ask = (rec: Uint8Array): Promise<Uint8Array> =>

@@ -100,19 +100,46 @@ export class TcpRpcServer {
   }
 }
 
-/** One record per datagram, no framing (RFC 5531 §11 applies to streams only). */
+/**
+ * One record per datagram, no framing (RFC 5531 §11 applies to streams only). Datagram
+ * clients retransmit on timeout, so a small duplicate-request cache answers a retransmitted
+ * call (same peer, xid and bytes) with the reply already sent instead of running a
+ * non-idempotent procedure (REMOVE, RENAME, CREATE GUARDED…) twice.
+ */
 export class DatagramRpcAdapter {
-  /** @param maxDatagramBytes larger datagrams are dropped unanswered. */
+  private readonly replies = new Map<string, { request: Uint8Array; reply: Uint8Array | null }>();
+
+  /**
+   * @param maxDatagramBytes larger datagrams are dropped unanswered.
+   * @param cacheEntries replies remembered for retransmissions (0 disables the cache).
+   */
   constructor(
     private readonly handler: RecordHandler,
     private readonly maxDatagramBytes = 65507,
+    private readonly cacheEntries = 256,
   ) {}
 
   /** Answers one datagram; null means send nothing. */
-  handle(datagram: Uint8Array, context: RpcTransportContext): Promise<Uint8Array | null> {
-    if (datagram.length > this.maxDatagramBytes) return Promise.resolve(null);
-    return this.handler.handleRecord(datagram, context);
+  async handle(datagram: Uint8Array, context: RpcTransportContext): Promise<Uint8Array | null> {
+    if (datagram.length > this.maxDatagramBytes) return null;
+    if (this.cacheEntries === 0 || datagram.length < 4) return this.handler.handleRecord(datagram, context);
+    const xid = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength).getUint32(0, false);
+    const key = `${context.peer}/${xid}`;
+    const hit = this.replies.get(key);
+    if (hit !== undefined && equalBytes(hit.request, datagram)) return hit.reply;
+    const request = datagram.slice();
+    const reply = await this.handler.handleRecord(request, context);
+    this.replies.delete(key);
+    this.replies.set(key, { request, reply });
+    if (this.replies.size > this.cacheEntries) this.replies.delete(this.replies.keys().next().value!);
+    return reply;
   }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Binds a host UDP socket to a datagram adapter (optional second listener of `nfs-serve`). */
