@@ -30,5 +30,5 @@ if [ -f kernel/build.sh ]; then
   bash kernel/build.sh
 fi
 if [ -f harness/harness.S ]; then
-  link harness.elf harness/harness.S
+  link harness.elf harness/harness.S harness/harness.c
 fi
