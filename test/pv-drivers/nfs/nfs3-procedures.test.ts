@@ -154,6 +154,16 @@ describe("NFSv3 procedures", () => {
       w.bool(true).u32(cur.ctime.seconds).u32(cur.ctime.nseconds);
     });
     expect(ok.status).toBe(0);
+    // chmod 000 and back (the owner must be able to undo it).
+    for (const mode of [0o000, 0o644]) {
+      const c = await srv.nfs.status(Nfs3Proc.Setattr, (w) => {
+        w.opaqueVar(h.fh!);
+        writeSattr3(w, { mode });
+        w.bool(false);
+      });
+      expect(c.status).toBe(0);
+      expect((await stat(join(sb.exportDir, "w.bin"))).mode & 0o777).toBe(mode);
+    }
     const chown = await srv.nfs.status(Nfs3Proc.Setattr, (w) => {
       w.opaqueVar(h.fh!);
       writeSattr3(w, { uid: 4321 });
