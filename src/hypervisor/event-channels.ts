@@ -273,14 +273,15 @@ export class EventChannels {
     }
     m.write32(pendAddr, pend | bit);
     domain.stats.eventsDelivered++;
+    // A vCPU in SCHEDOP_poll on this port wakes even if the port is masked (Xen's
+    // evtchn_check_pollers runs before the mask test).
+    if (domain.vcpu.pollPorts?.includes(port)) this.host.kick(domain);
     if ((m.read32(base + L.evtchn_mask! + word * 4) & bit) !== 0) {
       if (tracing) this.trace("masked", domain.domid, port);
       return; // stays pending until unmask
     }
     if (tracing) this.trace("raise", domain.domid, port);
     this.raiseSelector(domain, word);
-    // A vCPU polling this port wakes even with events masked (SCHEDOP_poll).
-    if (domain.vcpu.pollPorts?.includes(port)) this.host.kick(domain);
   }
 
   private raiseSelector(domain: Domain, word: number): void {

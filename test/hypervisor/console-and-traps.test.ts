@@ -44,14 +44,19 @@ describe("console", () => {
   it("SCHEDOP_poll returns at once for a pending port and wakes on its timeout otherwise", async () => {
     const hv = new Hypervisor();
     const log: number[] = [];
+    const shared = { poller: false, port: 0 };
     launchTsGuest(hv, {
       async main(ctx) {
         const g = new TestGuestOps(ctx);
-        const a = await g.allocUnbound(0);
-        const b = await g.bindInterdomain(0x7ff0, a); // b is pending after bind
+        const a = await g.allocUnbound(1);
+        shared.port = a;
+        const b = await g.allocUnbound(0);
+        const b2 = await g.bindInterdomain(0x7ff0, b);
+        ctx.mem.write8(g.vcpu0("evtchn_upcall_pending"), 0);
+        void b2;
         const ports = ctx.allocPage() * 4096;
         const arg = ports + 64;
-        ctx.mem.write32(ports, b);
+        ctx.mem.write32(ports, b2); // b2 is pending after its bind
         put(ctx, ctx.layouts.schedPoll, arg, { ports, nr_ports: 1, timeout: 0n });
         log.push(await ctx.hypercall(Hypercall.sched_op, SchedOp.poll, arg));
         ctx.mem.write32(ports, a); // a is not pending: wait with a timeout 1e6 ns ahead
@@ -61,10 +66,25 @@ describe("console", () => {
         log.push(ctx.now() - t0 >= 1_000_000 ? 1 : 0);
         put(ctx, ctx.layouts.schedPoll, arg, { ports, nr_ports: 129, timeout: 0n });
         log.push(await ctx.hypercall(Hypercall.sched_op, SchedOp.poll, arg));
+        // poll on a masked port, no timeout: a send wakes it although no upcall is raised
+        g.mask(a, true);
+        ctx.mem.write32(ports, a);
+        put(ctx, ctx.layouts.schedPoll, arg, { ports, nr_ports: 1, timeout: 0n });
+        shared.poller = true;
+        log.push(await ctx.hypercall(Hypercall.sched_op, SchedOp.poll, arg));
+        log.push(g.pending(a) ? 1 : 0, ctx.mem.read8(g.vcpu0("evtchn_upcall_pending")));
+      },
+    });
+    launchTsGuest(hv, {
+      async main(ctx) {
+        const g = new TestGuestOps(ctx);
+        while (!shared.poller) await g.yield();
+        const local = await g.bindInterdomain(0, shared.port);
+        await g.send(local);
       },
     });
     expect(await hv.run(1e9)).toBe("all-halted");
-    expect(log).toEqual([0, 0, 1, Errno.EINVAL]);
+    expect(log).toEqual([0, 0, 1, Errno.EINVAL, 0, 1, 0]);
   });
 });
 
