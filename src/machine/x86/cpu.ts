@@ -46,6 +46,7 @@ import {
   gateSelector,
   SysType,
 } from "./descriptors.js";
+import { compileBlock, MAX_BLOCK } from "./block-compiler.js";
 import { disassembleAt } from "./disasm.js";
 import {
   AC,
@@ -186,6 +187,16 @@ function isContributory(v: number): boolean {
 
 const RECENT = 64;
 
+/** A compiled block: runs from the CPU's EIP, returns the instructions retired. */
+type BlockFn = (cpu: X86Cpu, regs: Int32Array) => number;
+interface CodeBlock {
+  fn: BlockFn;
+  phys: number;
+  page: number;
+  valid: boolean;
+}
+const noBlock: BlockFn = () => 0;
+
 export class X86Cpu {
   /** General registers in encoding order: EAX ECX EDX EBX ESP EBP ESI EDI. */
   readonly regs = new Int32Array(8);
@@ -287,6 +298,18 @@ export class X86Cpu {
   private fetchHi = 0;
   private fetchDelta = 0;
 
+  /** Compile straight-line code into JS functions (flat 32-bit CS only); false = interpret only. */
+  blockCompiler = true;
+  /** Blocks by EIP; each remembers the physical address it was compiled from. */
+  private readonly blocks = new Map<number, CodeBlock>();
+  private readonly pageBlocks = new Map<number, CodeBlock[]>();
+  /** Set by the watch handler when a store hits a page holding compiled code. */
+  private codeDirty = false;
+  /** CS is base 0, limit 4 GiB, 32-bit: the condition for running compiled blocks. */
+  private codeFlat = true;
+  /** Blocks compiled, for statistics. */
+  blocksCompiled = 0;
+
   private readonly recent = new Int32Array(RECENT);
   private recentPos = 0;
 
@@ -303,6 +326,7 @@ export class X86Cpu {
     this.cost = opts.costs ?? { ...CostTable };
     this.paging = new Paging(opts.memory);
     this.tlb = this.paging.tlb;
+    opts.memory.addWatchHandler((paddr) => this.onCodeWrite(paddr));
     this.resetMultiboot(0, 0);
   }
 
@@ -439,20 +463,27 @@ export class X86Cpu {
         }
         continue;
       }
-      this.shadow = false;
-      this.startEip = this.eip;
-      this.startEsp = this.regs[ESP]!;
-      this.recent[this.recentPos] = this.eip;
-      this.recentPos = (this.recentPos + 1) & (RECENT - 1);
-      this.step();
-      n++;
-      clock.cycles += instCost;
+      let retired: number;
+      const block = this.blockCompiler && this.codeFlat && !this.shadow && maxInstructions - n >= MAX_BLOCK ? this.lookupBlock() : null;
+      if (block !== null) {
+        this.codeDirty = false;
+        this.recent[this.recentPos] = this.eip;
+        this.recentPos = (this.recentPos + 1) & (RECENT - 1);
+        retired = block(this, this.regs);
+      } else {
+        this.shadow = false;
+        this.startEip = this.eip;
+        this.startEsp = this.regs[ESP]!;
+        this.recent[this.recentPos] = this.eip;
+        this.recentPos = (this.recentPos + 1) & (RECENT - 1);
+        this.step();
+        retired = this.pend >= 0 ? 0 : 1;
+      }
+      n += retired;
+      clock.cycles += retired * instCost;
       if (this.pend >= 0) {
         this.raisePending();
-        if (this.stopReason >= 0) {
-          n--; // the faulting instruction did not retire
-          break;
-        }
+        if (this.stopReason >= 0) break;
       }
       if (clock.cycles >= clock.nextDeadline) clock.runDue();
       if (this.breakOut) {
@@ -515,6 +546,62 @@ export class X86Cpu {
   }
 
   // =====================================================================================
+  // Compiled blocks
+  // =====================================================================================
+
+  /** The compiled block for CS:EIP, compiling it on first use; null to interpret instead. */
+  private lookupBlock(): BlockFn | null {
+    const eip = this.eip;
+    const e = this.tlb[eip >>> 12]!;
+    const mask = this.rdMask;
+    if ((e & mask) !== mask) return null; // let the interpreter walk the page tables
+    const phys = ((e & ~0xfff) | (eip & 0xfff)) >>> 0;
+    if (phys >= this.memSize) return null;
+    const b = this.blocks.get(eip);
+    if (b !== undefined && b.phys === phys && b.valid) return b.fn === noBlock ? null : b.fn;
+    return this.compileAt(eip, phys);
+  }
+
+  private compileAt(eip: number, phys: number): BlockFn | null {
+    if (this.blocks.size > 1 << 16) this.dropAllBlocks();
+    const src = compileBlock(this.u8, phys, eip);
+    const page = phys >>> 12;
+    // biome-ignore lint/security/noGlobalEval: the block compiler's output is generated from decoded guest code by our own templates.
+    const fn = src === null ? null : (new Function("c", "r", src.body) as BlockFn);
+    const block: CodeBlock = { fn: fn ?? noBlock, phys, page, valid: true };
+    this.blocks.set(eip, block);
+    let list = this.pageBlocks.get(page);
+    if (list === undefined) {
+      list = [];
+      this.pageBlocks.set(page, list);
+      this.mem.watchPage(page, true);
+    }
+    list.push(block);
+    this.blocksCompiled++;
+    return fn;
+  }
+
+  /** Watch handler: a store into a page with compiled code drops that page's blocks. */
+  private onCodeWrite(paddr: number): void {
+    const page = paddr >>> 12;
+    const list = this.pageBlocks.get(page);
+    if (list === undefined) return;
+    for (const b of list) b.valid = false;
+    this.pageBlocks.delete(page);
+    this.mem.watchPage(page, false);
+    this.codeDirty = true;
+  }
+
+  private dropAllBlocks(): void {
+    for (const [page, list] of this.pageBlocks) {
+      for (const b of list) b.valid = false;
+      this.mem.watchPage(page, false);
+    }
+    this.pageBlocks.clear();
+    this.blocks.clear();
+  }
+
+  // =====================================================================================
   // Internal state helpers
   // =====================================================================================
 
@@ -549,6 +636,7 @@ export class X86Cpu {
     this.segHi[i] = hi;
     if (i === CS) {
       this.codeBig = (attr & ATTR_DB) !== 0;
+      this.codeFlat = this.codeBig && (base | 0) === 0 && lim === 0xffffffff;
       this.invalidateFetch();
     } else if (i === SS) {
       this.stackBig = (attr & ATTR_DB) !== 0;

@@ -158,10 +158,14 @@ export class RpcDispatcher {
       );
       return w.toBytes();
     }
-    const args =
-      this.log !== undefined && program.describeArgs !== undefined
-        ? program.describeArgs(call.proc, call.args.clone())
-        : "";
+    let args = "";
+    if (this.log !== undefined && program.describeArgs !== undefined) {
+      try {
+        args = program.describeArgs(call.proc, call.args.clone());
+      } catch {
+        args = "?";
+      }
+    }
     encodeAcceptedHeader(w, call.xid, AcceptStat.Success);
     const headerLength = w.length;
     let outcome: ProcedureOutcome;

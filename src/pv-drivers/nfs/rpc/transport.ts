@@ -71,7 +71,16 @@ export class TcpRpcServer {
       busy = true;
       while (queue.length > 0 && !socket.destroyed) {
         const record = queue.shift()!;
-        const reply = await this.handler.handleRecord(record, context);
+        let reply: Uint8Array | null;
+        try {
+          reply = await this.handler.handleRecord(record, context);
+        } catch (err) {
+          // Handlers answer SYSTEM_ERR themselves; reaching here is a server bug: drop the
+          // connection, keep the server.
+          this.options.onEvent?.(`[tcp ${context.peer}] internal error: ${(err as Error).message}`);
+          socket.destroy();
+          break;
+        }
         if (reply !== null && !socket.destroyed) {
           socket.cork();
           socket.write(singleFragmentHeader(reply.length));
@@ -153,9 +162,12 @@ export function bindUdp(
     sock.once("error", reject);
     sock.on("message", (msg, rinfo) => {
       const context: RpcTransportContext = { transport: "udp", peer: `${rinfo.address}:${rinfo.port}` };
-      void adapter.handle(msg, context).then((reply) => {
-        if (reply !== null) sock.send(reply, rinfo.port, rinfo.address);
-      });
+      adapter.handle(msg, context).then(
+        (reply) => {
+          if (reply !== null) sock.send(reply, rinfo.port, rinfo.address);
+        },
+        () => {}, // a server bug on one datagram must not take the listener down
+      );
     });
     sock.bind(port, host, () => {
       sock.off("error", reject);

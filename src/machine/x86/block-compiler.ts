@@ -1,0 +1,204 @@
+/**
+ * The block compiler: turns a run of straight-line i386 instructions (32-bit flat code, one
+ * physical page) into the source of one JavaScript function, so each instruction is decoded
+ * once (by decodeInstruction, from the opcode table) and the common ones run as specialised
+ * code with constant register numbers, displacements and immediates.
+ *
+ * Contract of the generated function `(c, r) => retired`: `c` is the X86Cpu, `r` its `regs`.
+ * Before each instruction it sets `c.startEip`/`c.startEsp` (the fault rollback point), then
+ * either runs specialised code calling the CPU's own helpers (rd32, alu, push, cond, …) or loads
+ * the decoded fields the interpreter's `execute` expects and calls it. On a pending fault it
+ * returns the number of instructions retired before the faulting one; otherwise it sets EIP
+ * past the block and returns the block length. Blocks end at every control transfer, segment
+ * or flag-register load that changes interrupt state, port I/O, REP string, system
+ * instruction, and at the page end. Semantics live only in the interpreter's helpers; the
+ * templates here only choose which helper to call with which constants.
+ */
+import { type DecodedInstruction, decodeInstruction } from "./disasm.js";
+
+/** Longest block, in instructions; the CPU interprets when fewer remain in its budget. */
+export const MAX_BLOCK = 48;
+
+/** Opcodes after which a block ends (the instruction itself is included). */
+const TERMINATORS = new Set<number>([
+  0x07, 0x17, 0x1f, 0x1a1, 0x1a9, 0x62, 0x6c, 0x6d, 0x6e, 0x6f, 0x8e, 0x9a, 0x9d, 0xc2, 0xc3, 0xc4, 0xc5, 0xca, 0xcb,
+  0xcc, 0xcd, 0xce, 0xcf, 0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee,
+  0xef, 0xf1, 0xf4, 0xfa, 0xfb, 0x100, 0x101, 0x106, 0x120, 0x121, 0x122, 0x123, 0x1b2, 0x1b4, 0x1b5, 0x130, 0x132,
+]);
+for (let c = 0x70; c <= 0x7f; c++) TERMINATORS.add(c);
+for (let c = 0x180; c <= 0x18f; c++) TERMINATORS.add(c);
+
+export interface BlockSource {
+  /** Body of `function (c, r)`. */
+  body: string;
+  /** Instructions in the block. */
+  count: number;
+  /** Bytes of code covered (all within the start page). */
+  bytes: number;
+}
+
+function eaExpr(d: DecodedInstruction): string {
+  const m = d.modrm!;
+  if (d.addressSize === 4) {
+    const parts: string[] = [];
+    if (m.base >= 0) parts.push(`r[${m.base}]`);
+    if (m.index >= 0) parts.push(m.scale > 0 ? `(r[${m.index}] << ${m.scale})` : `r[${m.index}]`);
+    if (m.disp !== 0 || parts.length === 0) parts.push(String(m.disp));
+    return parts.length === 1 && parts[0]!.startsWith("r[") ? parts[0]! : `((${parts.join(" + ")}) | 0)`;
+  }
+  const parts: string[] = [];
+  if (m.base >= 0) parts.push(`r[${m.base}]`);
+  if (m.index >= 0) parts.push(`r[${m.index}]`);
+  parts.push(String(m.disp));
+  return `((${parts.join(" + ")}) & 0xffff)`;
+}
+
+function segOf(d: DecodedInstruction): number {
+  return d.segmentOverride >= 0 ? d.segmentOverride : d.modrm!.defaultSeg;
+}
+
+/** The interpreter path: load the decoded fields and call `execute`. */
+function generic(d: DecodedInstruction, next: number): string {
+  const m = d.modrm;
+  const s: string[] = [
+    `c.os = ${d.operandSize}; c.as32 = ${d.addressSize === 4}; c.segOvr = ${d.segmentOverride}; c.rep = ${d.repPrefix};`,
+  ];
+  if (m) {
+    const modrmByte = (m.mod << 6) | (m.reg << 3) | m.rm;
+    s.push(`c.modrm = ${modrmByte}; c.mod = ${m.mod}; c.reg = ${m.reg}; c.rm = ${m.rm};`);
+    if (m.mod !== 3) s.push(`c.ea = ${eaExpr(d)}; c.eaSeg = ${segOf(d)};`);
+  }
+  const imm = d.immediates;
+  if (imm.length > 0) s.push(`c.imm = ${imm[0]! | 0};`);
+  if (imm.length > 1) s.push(`c.imm2 = ${imm[1]! | 0};`);
+  s.push(`c.eip = ${next}; c.execute(${d.opcode});`);
+  return s.join(" ");
+}
+
+/** Specialised code for the hot 32-bit forms, or null to use the generic path. */
+function special(d: DecodedInstruction, i: number, next: number): string | null {
+  if (d.operandSize !== 4 || d.addressSize !== 4 || d.repPrefix !== 0) return null;
+  const op = d.opcode;
+  const m = d.modrm;
+  const imm = d.immediates[0] ?? 0;
+  const fail = `if (c.pend >= 0) return ${i};`;
+  const mem = m !== null && m.mod !== 3;
+  const ea = mem ? eaExpr(d) : "";
+  const seg = mem ? segOf(d) : 0;
+  // ALU Ev,Gv / Gv,Ev (00-3F, 32-bit forms)
+  if (op < 0x40 && (op & 7) <= 3 && (op & 1) === 1) {
+    const aop = op >>> 3;
+    const write = aop !== 7;
+    if ((op & 2) === 0) {
+      if (mem) return null;
+      return write ? `r[${m!.rm}] = c.alu(${aop}, 4, r[${m!.rm}], r[${m!.reg}]);` : `c.alu(7, 4, r[${m!.rm}], r[${m!.reg}]);`;
+    }
+    const src = mem ? "v" : `r[${m!.rm}]`;
+    const load = mem ? `const v = c.rd32(${seg}, ${ea}); ${fail} ` : "";
+    return `{ ${load}${write ? `r[${m!.reg}] = ` : ""}c.alu(${aop}, 4, r[${m!.reg}], ${src}); }`;
+  }
+  if (op < 0x40 && (op & 7) === 5) {
+    const aop = op >>> 3;
+    return `${aop !== 7 ? "r[0] = " : ""}c.alu(${aop}, 4, r[0], ${imm | 0});`;
+  }
+  if (op >= 0x40 && op <= 0x4f) return `r[${op & 7}] = c.incdec(4, r[${op & 7}], ${op < 0x48 ? 1 : -1});`;
+  if (op >= 0x50 && op <= 0x57) return `c.push(4, r[${op & 7}]); ${fail}`;
+  if (op >= 0x58 && op <= 0x5f) return `{ const v = c.pop(4); ${fail} r[${op & 7}] = v; }`;
+  if (op >= 0xb8 && op <= 0xbf) return `r[${op & 7}] = ${imm | 0};`;
+  switch (op) {
+    case 0x68:
+    case 0x6a:
+      return `c.push(4, ${imm | 0}); ${fail}`;
+    case 0x81:
+    case 0x83: {
+      if (mem) return null;
+      const aop = m!.reg;
+      return `${aop !== 7 ? `r[${m!.rm}] = ` : ""}c.alu(${aop}, 4, r[${m!.rm}], ${imm | 0});`;
+    }
+    case 0x85:
+      if (mem) return null;
+      return `c.alu(4, 4, r[${m!.rm}], r[${m!.reg}]);`;
+    case 0x89:
+      if (!mem) return `r[${m!.rm}] = r[${m!.reg}];`;
+      return `c.wr32(${seg}, ${ea}, r[${m!.reg}]); ${fail}`;
+    case 0x8b:
+      if (!mem) return `r[${m!.reg}] = r[${m!.rm}];`;
+      return `{ const v = c.rd32(${seg}, ${ea}); ${fail} r[${m!.reg}] = v; }`;
+    case 0x8d:
+      return mem ? `r[${m!.reg}] = ${ea};` : null;
+    case 0x90:
+      return "";
+    case 0xc1:
+    case 0xd1:
+    case 0xd3: {
+      if (mem) return null;
+      const count = op === 0xc1 ? String(imm & 31) : op === 0xd1 ? "1" : "(r[1] & 31)";
+      return `r[${m!.rm}] = c.shift(${m!.reg}, 4, r[${m!.rm}], ${count});`;
+    }
+    case 0x1b6:
+    case 0x1b7:
+    case 0x1be:
+    case 0x1bf: {
+      const size = op === 0x1b6 || op === 0x1be ? 1 : 2;
+      const sx = op >= 0x1be ? (size === 1 ? "<< 24) >> 24" : "<< 16) >> 16") : "";
+      const wrap = (x: string) => (sx ? `((${x}) ${sx}` : x);
+      if (!mem) return `r[${m!.reg}] = ${wrap(`c.getReg(${size}, ${m!.rm})`)};`;
+      return `{ const v = c.rd${size * 8}(${seg}, ${ea}); ${fail} r[${m!.reg}] = ${wrap("v")}; }`;
+    }
+    case 0x1af:
+      if (!mem) return `r[${m!.reg}] = c.imul2(4, r[${m!.rm}], r[${m!.reg}]);`;
+      return `{ const v = c.rd32(${seg}, ${ea}); ${fail} r[${m!.reg}] = c.imul2(4, v, r[${m!.reg}]); }`;
+    case 0xe9:
+    case 0xeb:
+      return `c.eip = ${(next + imm) | 0}; return ${i + 1};`;
+    case 0xe8:
+      return `c.eip = ${next}; c.push(4, ${next}); ${fail} c.eip = ${(next + imm) | 0}; return ${i + 1};`;
+    case 0xc3:
+      return `{ const t = c.pop(4); ${fail} c.eip = t; return ${i + 1}; }`;
+    default:
+      break;
+  }
+  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
+    return `c.eip = c.cond(${op & 15}) ? ${(next + imm) | 0} : ${next}; return ${i + 1};`;
+  }
+  if (op >= 0x190 && op <= 0x19f && !mem) return `c.setReg(1, ${m!.rm}, c.cond(${op & 15}) ? 1 : 0);`;
+  return null;
+}
+
+/**
+ * Compiles the block starting at physical `phys` whose first instruction is at offset `eip` of
+ * a flat 32-bit code segment. Returns null when the first instruction cannot be compiled (it
+ * crosses the page end, or is not in the table): the interpreter runs it instead.
+ */
+export function compileBlock(ram: Uint8Array, phys: number, eip: number): BlockSource | null {
+  const pageEnd = Math.min(ram.length, (phys & ~0xfff) + 0x1000);
+  const lines: string[] = [];
+  let pos = phys;
+  let cur = eip;
+  let count = 0;
+  while (count < MAX_BLOCK && pos < pageEnd) {
+    const d = decodeInstruction(ram.subarray(pos, Math.min(pageEnd, pos + 15)), true);
+    if (d.length === 0 || !d.entry) break;
+    const next = (cur + d.length) | 0;
+    const term = TERMINATORS.has(d.opcode) || d.repPrefix !== 0 || (d.opcode === 0xff && d.modrm!.reg >= 2 && d.modrm!.reg <= 5);
+    lines.push(`c.startEip = ${cur}; c.startEsp = r[4];`);
+    const sp = special(d, count, next);
+    if (sp !== null) {
+      lines.push(sp);
+      if (term && !sp.includes("return")) lines.push(`c.eip = ${next}; return ${count + 1};`);
+    } else {
+      lines.push(generic(d, next));
+      lines.push(`if (c.pend >= 0) return ${count};`);
+      if (term) lines.push(`return ${count + 1};`);
+    }
+    // A store may have hit this block's own page: stop so the rest is recompiled.
+    if (!term && (d.modrm?.mod !== 3 || d.opcode === 0xab)) lines.push(`if (c.codeDirty) { c.eip = ${next}; return ${count + 1}; }`);
+    count++;
+    pos += d.length;
+    cur = next;
+    if (term) break;
+  }
+  if (count === 0) return null;
+  lines.push(`c.eip = ${cur}; return ${count};`);
+  return { body: `"use strict";\n${lines.join("\n")}`, count, bytes: pos - phys };
+}
