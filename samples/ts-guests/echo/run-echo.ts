@@ -5,12 +5,17 @@
  *   npx tsx samples/ts-guests/echo/run-echo.ts
  */
 import { Hypervisor, launchTsGuest } from "../../../src/hypervisor/index.js";
-import { installPvCore } from "../../../src/hypervisor/pv-core/index.js";
+import { installPvCore, type PvCore } from "../../../src/hypervisor/pv-core/index.js";
 import { PhysicalMemory } from "../../../src/machine/index.js";
 import { EchoBackGuest } from "./echo-backend.js";
 import { EchoFrontGuest } from "./echo-frontend.js";
 
-export async function runEcho(messages: readonly string[], batch = 8) {
+export async function runEcho(
+  messages: readonly string[],
+  batch = 8,
+  /** Called with the machine before the guests start (tracing, extra store entries). */
+  before?: (hv: Hypervisor, pv: PvCore) => void,
+) {
   const hv = new Hypervisor({ memory: new PhysicalMemory(4 << 20) });
   const pv = installPvCore(hv);
   const backGuest = new EchoBackGuest(1);
@@ -23,6 +28,7 @@ export async function runEcho(messages: readonly string[], batch = 8) {
     backend: back.domain.domid,
     devid: 0,
   });
+  before?.(hv, pv);
   hv.unpause(back.domain.domid);
   hv.unpause(front.domain.domid);
   const end = await hv.run(5_000_000_000);

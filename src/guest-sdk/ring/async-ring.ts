@@ -34,6 +34,28 @@ export interface RingCounters {
   notifications: number;
 }
 
+/** One batch on a ring, for `pvkit run --trace rings`. */
+export interface RingTraceEvent {
+  side: "frontend" | "backend";
+  /** "push": messages published (and whether the peer was notified); "drain": messages consumed. */
+  what: "push" | "drain";
+  count: number;
+  notified: boolean;
+  /** Free-running indices after the batch: producer and consumer of this side. */
+  prod: number;
+  cons: number;
+}
+
+let ringTrace: ((e: RingTraceEvent) => void) | null = null;
+
+/**
+ * Installs (or with null removes) the process-wide ring trace hook. Guests and monitor share
+ * one process, so the runner installs it for `--trace rings`; it costs one null check per batch.
+ */
+export function setRingTrace(hook: ((e: RingTraceEvent) => void) | null): void {
+  ringTrace = hook;
+}
+
 interface Waiter<Rsp> {
   resolve(rsp: Rsp): void;
   reject(err: Error): void;
@@ -81,13 +103,23 @@ export class AsyncFrontRing<Req, Rsp> {
   flush(): void {
     this.flushScheduled = false;
     if (this.closed || this.unpublished === 0) return;
-    this.counters.produced += this.unpublished;
+    const n = this.unpublished;
+    this.counters.produced += n;
     this.unpublished = 0;
     this.counters.pushes++;
-    if (this.ring.pushRequestsAndCheckNotify()) {
+    const notify = this.ring.pushRequestsAndCheckNotify();
+    if (notify) {
       this.counters.notifications++;
       this.notify();
     }
+    ringTrace?.({
+      side: "frontend",
+      what: "push",
+      count: n,
+      notified: notify,
+      prod: this.ring.reqProdPvt,
+      cons: this.ring.rspCons,
+    });
   }
 
   /**
@@ -96,6 +128,7 @@ export class AsyncFrontRing<Req, Rsp> {
    */
   onNotification(): void {
     if (this.closed) return;
+    const before = this.counters.consumed;
     try {
       for (;;) {
         while (this.ring.unconsumedResponses() > 0) {
@@ -116,6 +149,17 @@ export class AsyncFrontRing<Req, Rsp> {
     } catch (err) {
       this.shutdown(err instanceof Error ? err : new RingShutdownError(String(err)));
       return;
+    }
+    const took = this.counters.consumed - before;
+    if (took > 0) {
+      ringTrace?.({
+        side: "frontend",
+        what: "drain",
+        count: took,
+        notified: false,
+        prod: this.ring.reqProdPvt,
+        cons: this.ring.rspCons,
+      });
     }
     while (this.backlog.length > 0 && this.ring.writeRequest(this.backlog[0]!)) {
       this.backlog.shift();
@@ -170,6 +214,7 @@ export class AsyncBackRing<Req, Rsp> {
   onNotification(): void {
     if (this.closed || this.draining) return;
     this.draining = true;
+    const before = this.counters.consumed;
     try {
       for (;;) {
         while (this.ring.unconsumedRequests() > 0) {
@@ -190,6 +235,17 @@ export class AsyncBackRing<Req, Rsp> {
       throw err;
     } finally {
       this.draining = false;
+      const took = this.counters.consumed - before;
+      if (took > 0) {
+        ringTrace?.({
+          side: "backend",
+          what: "drain",
+          count: took,
+          notified: false,
+          prod: this.ring.rspProdPvt,
+          cons: this.ring.reqCons,
+        });
+      }
     }
   }
 
@@ -208,13 +264,23 @@ export class AsyncBackRing<Req, Rsp> {
   flush(): void {
     this.flushScheduled = false;
     if (this.closed || this.unpublished === 0) return;
-    this.counters.produced += this.unpublished;
+    const n = this.unpublished;
+    this.counters.produced += n;
     this.unpublished = 0;
     this.counters.pushes++;
-    if (this.ring.pushResponsesAndCheckNotify()) {
+    const notify = this.ring.pushResponsesAndCheckNotify();
+    if (notify) {
       this.counters.notifications++;
       this.notify();
     }
+    ringTrace?.({
+      side: "backend",
+      what: "push",
+      count: n,
+      notified: notify,
+      prod: this.ring.rspProdPvt,
+      cons: this.ring.reqCons,
+    });
   }
 
   /** Stops the stream (completes `requests$`); later notifications are ignored. */
