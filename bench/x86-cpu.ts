@@ -19,7 +19,9 @@ import { X86Cpu } from "../src/machine/x86/index.js";
 
 const args = process.argv.slice(2);
 const printOutput = args.includes("--print");
-const file = args.find((a) => !a.startsWith("--")) ?? new URL("../samples/guests/x86/compute.elf", import.meta.url).pathname;
+const file =
+  args.find((a) => !a.startsWith("--")) ??
+  new URL("../samples/guests/x86/compute.elf", import.meta.url).pathname;
 const memory = new PhysicalMemory(32 << 20);
 const ports = new PortBus();
 const clock = new SimClock();

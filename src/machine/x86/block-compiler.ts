@@ -21,9 +21,10 @@ export const MAX_BLOCK = 48;
 
 /** Opcodes after which a block ends (the instruction itself is included). */
 const TERMINATORS = new Set<number>([
-  0x07, 0x17, 0x1f, 0x1a1, 0x1a9, 0x62, 0x6c, 0x6d, 0x6e, 0x6f, 0x8e, 0x9a, 0x9d, 0xc2, 0xc3, 0xc4, 0xc5, 0xca, 0xcb,
-  0xcc, 0xcd, 0xce, 0xcf, 0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee,
-  0xef, 0xf1, 0xf4, 0xfa, 0xfb, 0x100, 0x101, 0x106, 0x120, 0x121, 0x122, 0x123, 0x1b2, 0x1b4, 0x1b5, 0x130, 0x132,
+  0x07, 0x17, 0x1f, 0x1a1, 0x1a9, 0x62, 0x6c, 0x6d, 0x6e, 0x6f, 0x8e, 0x9a, 0x9d, 0xc2, 0xc3, 0xc4, 0xc5,
+  0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf, 0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xeb,
+  0xec, 0xed, 0xee, 0xef, 0xf1, 0xf4, 0xfa, 0xfb, 0x100, 0x101, 0x106, 0x120, 0x121, 0x122, 0x123, 0x1b2,
+  0x1b4, 0x1b5, 0x130, 0x132,
 ]);
 for (let c = 0x70; c <= 0x7f; c++) TERMINATORS.add(c);
 for (let c = 0x180; c <= 0x18f; c++) TERMINATORS.add(c);
@@ -91,7 +92,9 @@ function special(d: DecodedInstruction, i: number, next: number): string | null 
     const write = aop !== 7;
     if ((op & 2) === 0) {
       if (mem) return null;
-      return write ? `r[${m!.rm}] = c.alu(${aop}, 4, r[${m!.rm}], r[${m!.reg}]);` : `c.alu(7, 4, r[${m!.rm}], r[${m!.reg}]);`;
+      return write
+        ? `r[${m!.rm}] = c.alu(${aop}, 4, r[${m!.rm}], r[${m!.reg}]);`
+        : `c.alu(7, 4, r[${m!.rm}], r[${m!.reg}]);`;
     }
     const src = mem ? "v" : `r[${m!.rm}]`;
     const load = mem ? `const v = c.rd32(${seg}, ${ea}); ${fail} ` : "";
@@ -180,7 +183,10 @@ export function compileBlock(ram: Uint8Array, phys: number, eip: number): BlockS
     const d = decodeInstruction(ram.subarray(pos, Math.min(pageEnd, pos + 15)), true);
     if (d.length === 0 || !d.entry) break;
     const next = (cur + d.length) | 0;
-    const term = TERMINATORS.has(d.opcode) || d.repPrefix !== 0 || (d.opcode === 0xff && d.modrm!.reg >= 2 && d.modrm!.reg <= 5);
+    const term =
+      TERMINATORS.has(d.opcode) ||
+      d.repPrefix !== 0 ||
+      (d.opcode === 0xff && d.modrm!.reg >= 2 && d.modrm!.reg <= 5);
     lines.push(`c.startEip = ${cur}; c.startEsp = r[4];`);
     const sp = special(d, count, next);
     if (sp !== null) {
@@ -192,7 +198,8 @@ export function compileBlock(ram: Uint8Array, phys: number, eip: number): BlockS
       if (term) lines.push(`return ${count + 1};`);
     }
     // A store may have hit this block's own page: stop so the rest is recompiled.
-    if (!term && (d.modrm?.mod !== 3 || d.opcode === 0xab)) lines.push(`if (c.codeDirty) { c.eip = ${next}; return ${count + 1}; }`);
+    if (!term && (d.modrm?.mod !== 3 || d.opcode === 0xab))
+      lines.push(`if (c.codeDirty) { c.eip = ${next}; return ${count + 1}; }`);
     count++;
     pos += d.length;
     cur = next;

@@ -22,6 +22,7 @@ import { type CostName, CostTable } from "../cost.js";
 import { StopReason, type StopSignal } from "../cpu.js";
 import type { PortBus, PortSize } from "../io-ports.js";
 import type { PhysicalMemory } from "../memory.js";
+import { compileBlock, MAX_BLOCK } from "./block-compiler.js";
 import {
   CPUID_FEATURES_EDX,
   CPUID_MAX_LEAF,
@@ -46,7 +47,6 @@ import {
   gateSelector,
   SysType,
 } from "./descriptors.js";
-import { compileBlock, MAX_BLOCK } from "./block-compiler.js";
 import { disassembleAt } from "./disasm.js";
 import {
   AC,
@@ -303,8 +303,8 @@ export class X86Cpu {
   /** Blocks by EIP; each remembers the physical address it was compiled from. */
   private readonly blocks = new Map<number, CodeBlock>();
   private readonly pageBlocks = new Map<number, CodeBlock[]>();
-  /** Set by the watch handler when a store hits a page holding compiled code. */
-  private codeDirty = false;
+  /** Set by the watch handler when a store hits a page holding compiled code; compiled blocks read it. */
+  codeDirty = false;
   /** CS is base 0, limit 4 GiB, 32-bit: the condition for running compiled blocks. */
   private codeFlat = true;
   /** Blocks compiled, for statistics. */
@@ -464,7 +464,10 @@ export class X86Cpu {
         continue;
       }
       let retired: number;
-      const block = this.blockCompiler && this.codeFlat && !this.shadow && maxInstructions - n >= MAX_BLOCK ? this.lookupBlock() : null;
+      const block =
+        this.blockCompiler && this.codeFlat && !this.shadow && maxInstructions - n >= MAX_BLOCK
+          ? this.lookupBlock()
+          : null;
       if (block !== null) {
         this.codeDirty = false;
         this.recent[this.recentPos] = this.eip;
@@ -566,7 +569,7 @@ export class X86Cpu {
     if (this.blocks.size > 1 << 16) this.dropAllBlocks();
     const src = compileBlock(this.u8, phys, eip);
     const page = phys >>> 12;
-    // biome-ignore lint/security/noGlobalEval: the block compiler's output is generated from decoded guest code by our own templates.
+    // The block compiler's output comes from our own templates over decoded guest code (no guest strings).
     const fn = src === null ? null : (new Function("c", "r", src.body) as BlockFn);
     const block: CodeBlock = { fn: fn ?? noBlock, phys, page, valid: true };
     this.blocks.set(eip, block);
