@@ -17,8 +17,10 @@ import {
   GuestContextToken,
   Hypervisor,
   HypervisorToken,
+  IsolationViolation,
   launchTsGuest,
   runDomains,
+  VcpuExitReason,
 } from "../../src/hypervisor/index.js";
 import { PhysicalMemory } from "../../src/machine/index.js";
 import { put, TestGuestOps } from "./guest-helpers.js";
@@ -147,7 +149,7 @@ describe("domain lifecycle", () => {
     expect(results).toEqual([12, 20, Errno.EPERM, Errno.EFAULT, Errno.ENOSYS]);
   });
 
-  it("the oracle catches an access to a frame the running domain does not own", async () => {
+  it("a P2M entry pointing at another domain's frame is refused by the rights check", async () => {
     const hv = new Hypervisor({ oracle: true });
     const victim = hv.createDomain({ pages: 8, name: "victim" });
     const { domain } = launchTsGuest(hv, {
@@ -158,9 +160,29 @@ describe("domain lifecycle", () => {
     // Simulate a hypervisor bug: point the attacker's pfn 5 at the victim's frame.
     domain.p2m.set(5, victim.p2m.lookup(5));
     await hv.run(1e9);
-    expect(hv.oracleViolations).toHaveLength(1);
-    expect(hv.oracleViolations[0]!.domid).toBe(domain.domid);
     expect(domain.state).toBe("crashed");
+    expect(domain.crashDiagnostic).toMatch(/may no longer use/);
+  });
+
+  it("the oracle catches a CPU back end's access to a frame the running domain does not own", async () => {
+    const hv = new Hypervisor({ oracle: true });
+    const victim = hv.createDomain({ pages: 8, name: "victim" });
+    const d = hv.createDomain({ pages: 8, name: "buggy-cpu" });
+    const own = d.p2m.lookup(4) * 4096;
+    const foreign = victim.p2m.lookup(4) * 4096;
+    hv.attachBackend(d, {
+      run() {
+        // A CPU calls the oracle on every guest access in test mode (src/machine/memory.ts).
+        hv.memory.oracle?.(own, 4, true);
+        hv.memory.oracle?.(foreign, 4, false);
+        return VcpuExitReason.halted;
+      },
+    });
+    hv.unpause(d.domid);
+    await expect(hv.run(1e9)).rejects.toBeInstanceOf(IsolationViolation);
+    expect(hv.oracleViolations).toHaveLength(1);
+    expect(hv.oracleViolations[0]!.domid).toBe(d.domid);
+    expect(hv.oracleViolations[0]!.paddr).toBe(foreign);
   });
 
   it("DI: each domain has a child container resolving its Domain and GuestContext", () => {

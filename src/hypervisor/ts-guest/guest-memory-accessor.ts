@@ -15,6 +15,8 @@ export interface AccessorHost {
   charge(cycles: number): void;
   /** Crashes the domain and returns the GuestFault to throw into the guest. */
   fault(message: string): GuestFault;
+  /** The machine memory's rights check for this domain. */
+  canAccess(mfn: number, write: boolean): boolean;
 }
 
 export class TsGuestMemory implements GuestMemoryAccess {
@@ -43,6 +45,10 @@ export class TsGuestMemory implements GuestMemoryAccess {
     const mfn = this.domain.p2m.lookup(pfn);
     if (mfn === INVALID_MFN) throw this.host.fault(`access to unpopulated pfn ${pfn}`);
     if (write && !this.domain.p2m.writable(pfn)) throw this.host.fault(`write to read-only pfn ${pfn}`);
+    // The P2M is the guest's map; the rights table is the truth. They differ only after a bug or
+    // when a granter died under a mapping (its frames were freed): refuse rather than alias.
+    if (!this.host.canAccess(mfn, write))
+      throw this.host.fault(`access to frame of pfn ${pfn} it may no longer use`);
     const ma = mfn * PAGE_SIZE + (gpa & (PAGE_SIZE - 1));
     this.host.memory.oracle?.(ma, size, write);
     return ma;

@@ -56,6 +56,7 @@ export class TsGuestBackend implements VcpuBackend {
       memory: hv.memory,
       charge: (c) => this.charge(c),
       fault: (msg) => this.fault(msg),
+      canAccess: (mfn, write) => hv.machineMemory.canAccess(domain.domid, mfn, write),
     });
     this.ctx = {
       domid: domain.domid,
