@@ -2,17 +2,18 @@
  * Turns the decode table's semantic templates into JavaScript, twice:
  *  - `buildInterpreter`: one function with a `switch` over decode-table indices, fields read from
  *    the instruction word at run time (used for single steps, privileged instructions, budgets);
- *  - `compileBlock`: one function per basic block (up to a branch and its delay slot), fields as
+ *  - `compileRegion`: one function per code region (the basic blocks of a 1 KiB chunk), fields as
  *    constants, cycles charged by prefix sums known at compile time.
- * Both expand the same templates, so their semantics cannot drift apart.
+ * Both expand the same templates, so their semantics cannot drift apart. (Blocks are compiled in
+ * regions, `compileRegion`.)
  *
  * Generated code sees: `c` (the CPU), `R` (Int32Array registers), `M32/M16/M8` (RAM views),
  * `TR/BR` and `TW/BW` (read/write translation caches: tag = virtual page, base = physical byte
  * address of the page), `clk` (the SimClock), `mulhs/mulhu` (64-bit product high words).
  *
- * Contract of a compiled block: called with no arguments, it returns the number of instructions
- * retired and leaves `c.pc` at the next instruction (or the exception vector when it raised, with
- * `c.fault` set). `clk.cycles` is exact at every exit and before every slow-path call.
+ * Contract of a compiled region: called with an entry pc and a budget, it returns the number of
+ * instructions retired and leaves `c.pc` at the next instruction (or the exception vector when it
+ * raised, with `c.fault` set). `clk.cycles` is exact at every exit and before every slow-path call.
  */
 import type { CostName } from "../cost.js";
 import { ExcCode } from "./exc.js";
@@ -22,7 +23,22 @@ import { ALL_OPS, type Emit, type OpDef } from "./opcodes.js";
 export const XLATE_BITS = 10;
 export const XLATE_MASK = (1 << XLATE_BITS) - 1;
 
-const CLOSURE_PARAMS = ["c", "R", "M32", "M16", "M8", "TR", "BR", "TW", "BW", "clk", "mulhs", "mulhu"];
+const CLOSURE_PARAMS = [
+  "c",
+  "R",
+  "M32",
+  "M16",
+  "M8",
+  "TR",
+  "BR",
+  "TW",
+  "BW",
+  "clk",
+  "TB",
+  "TN",
+  "mulhs",
+  "mulhu",
+];
 
 /** Values the generated code closes over. */
 export interface CodegenEnv {
@@ -36,10 +52,28 @@ export interface CodegenEnv {
   TW: Int32Array;
   BW: Int32Array;
   clk: unknown;
+  /** Trace ring of block starts and lengths (diagnostics). */
+  TB: Int32Array;
+  TN: Uint8Array;
 }
 
 function envArgs(env: CodegenEnv): unknown[] {
-  return [env.c, env.R, env.M32, env.M16, env.M8, env.TR, env.BR, env.TW, env.BW, env.clk, mulhs, mulhu];
+  return [
+    env.c,
+    env.R,
+    env.M32,
+    env.M16,
+    env.M8,
+    env.TR,
+    env.BR,
+    env.TW,
+    env.BW,
+    env.clk,
+    env.TB,
+    env.TN,
+    mulhs,
+    mulhu,
+  ];
 }
 
 /** High 32 bits of the unsigned 64-bit product of two 32-bit values. */
@@ -85,12 +119,19 @@ interface EmitCtx {
   /** Interpreter: fields are locals; compiled: literals. */
   fields: { rs: string; rt: string; rd: string; sa: string; simm: string; uimm: string; word: string };
   literal: boolean;
+  /** Compiled blocks keep guest registers in JS locals `rN`; these sets collect the ones used. */
+  regsRead?: Set<number>;
+  regsWritten?: Set<number>;
 }
 
 function makeEmit(x: EmitCtx): Emit {
   const f = x.fields;
   const set = (r: string, v: string): string => {
-    if (x.literal) return r === "0" ? "" : `R[${r}] = ${v};`;
+    if (x.literal) {
+      if (r === "0") return ";";
+      x.regsWritten?.add(Number(r));
+      return `r${r} = ${v};`;
+    }
     return /^\d+$/.test(r) ? `R[${r}] = ${v};` : `if (${r} !== 0) R[${r}] = ${v};`;
   };
   const exc = (code: ExcCode, bad?: string, ce?: number): string =>
@@ -99,7 +140,12 @@ function makeEmit(x: EmitCtx): Emit {
     ...f,
     pc: x.pc,
     bd: x.bd,
-    get: (r) => (r === "0" ? "0" : `R[${r}]`),
+    get: (r) => {
+      if (r === "0") return "0";
+      if (!x.literal) return `R[${r}]`;
+      x.regsRead?.add(Number(r));
+      return `r${r}`;
+    },
     set,
     exc,
     raised: () => x.raised,
@@ -168,14 +214,25 @@ export function buildInterpreter(env: CodegenEnv): Exec1 {
   return new Function(...CLOSURE_PARAMS, src)(...envArgs(env)) as Exec1;
 }
 
-/** One decoded instruction handed to the block compiler. */
+/** One decoded instruction handed to the region compiler. */
 export interface BlockInsn {
   word: number;
   op: number;
 }
 
-/** A compiled basic block. */
-export type BlockFn = () => number;
+/** A basic block of a region: straight-line code starting at virtual address `pc`. */
+export interface RegionBlock {
+  pc: number;
+  insns: BlockInsn[];
+  /** The block ends without a branch and the next block of the region starts right after it. */
+  fallsThrough: boolean;
+}
+
+/**
+ * A compiled region: entered at a block start `pc`, runs blocks while the budget and the next
+ * timer deadline allow, returns the number of instructions retired (0 if it could not start).
+ */
+export type RegionFn = (pc: number, budget: number) => number;
 
 function literalFields(w: number): EmitCtx["fields"] {
   return {
@@ -189,62 +246,98 @@ function literalFields(w: number): EmitCtx["fields"] {
   };
 }
 
+/** Size of the diagnostic ring of block starts kept by compiled code (power of two). */
+export const TRACE_RING = 64;
+
 /**
- * Compiles `insns` starting at virtual address `pc` into a block function. The block may end with
- * a branch followed by its delay slot; it never contains interpreter-only instructions. Returns the
- * function and its total cost in cycles (for the timer-deadline check before entering it).
+ * Compiles a region — basic blocks of one code chunk — into one function:
+ *
+ *     for (;;) switch (pc) { case <block start>: …; pc = next; break; … default: return }
+ *
+ * so loops over several blocks stay inside one optimized function. Guest registers live in JS
+ * locals (`rN`), written back to `R` at every exit (templates never write a destination before
+ * they can fault). Before each block the region leaves if the budget or the next clock deadline
+ * could be crossed inside it, so timers stay exact at instruction granularity; a device access
+ * or a write to code (`c.brk`) ends it after the instruction. Each block start is recorded in the
+ * trace ring (`TB` pcs, `TN` lengths, index `c.ti`) for diagnostics.
  */
-export function compileBlock(
+export function compileRegion(
   env: CodegenEnv,
-  pc: number,
-  insns: readonly BlockInsn[],
+  blocks: readonly RegionBlock[],
   costs: Readonly<Record<CostName, number>>,
-): { fn: BlockFn; cost: number; source: string } {
-  const parts: string[] = ["let cyc0 = clk.cycles; let nt = 0;"];
-  let prefix = 0;
-  let ended = false;
-  for (let k = 0; k < insns.length; k++) {
-    const { word, op } = insns[k]!;
-    const d = ALL_OPS[op]!;
-    const ipc = (pc + 4 * k) | 0;
-    prefix += opCost(d, costs);
-    const P = prefix;
-    const inDelay = k > 0 && ALL_OPS[insns[k - 1]!.op]!.branch !== undefined;
-    const x: EmitCtx = {
-      before: `clk.cycles = cyc0 + ${P};`,
-      after: `cyc0 = clk.cycles - ${P};`,
-      raised: `return ${k};`,
-      endIfBrk: inDelay
-        ? ""
-        : `if (c.brk) { clk.cycles = cyc0 + ${P}; c.pc = ${(ipc + 4) | 0}; return ${k + 1}; }`,
-      beforeRaise: `clk.cycles = cyc0 + ${P};`,
-      pc: String(ipc),
-      bd: inDelay ? "1" : "0",
-      fields: literalFields(word),
-      literal: true,
-    };
-    const e = makeEmit(x);
-    if (d.branch) {
-      const b = d.branch;
-      const link = b.link ? e.set(b.link(e), String((ipc + 8) | 0)) : "";
-      const notTaken = b.likely
-        ? `if (!t) { clk.cycles = cyc0 + ${P}; c.pc = ${(ipc + 8) | 0}; return ${k + 1}; } nt = tg | 0;`
-        : `nt = t ? tg | 0 : ${(ipc + 8) | 0};`;
-      parts.push(`{ const t = ${b.cond(e)}; const tg = ${b.target(e)}; ${link} ${notTaken} }`);
-      continue;
-    }
-    parts.push(`{ ${d.exec!(e)} }`);
-    if (inDelay) {
-      parts.push(`clk.cycles = cyc0 + ${P}; c.pc = nt; return ${k + 1};`);
-      ended = true;
-      break;
-    }
-  }
-  if (!ended) {
+): { fn: RegionFn; source: string } {
+  const regsRead = new Set<number>();
+  const regsWritten = new Set<number>();
+  const WB = "\u0000WB\u0000"; // placeholder for the register write-back, filled in at the end
+  const out: string[] = [];
+  for (const blk of blocks) {
+    const { pc, insns } = blk;
     const n = insns.length;
-    parts.push(`clk.cycles = cyc0 + ${prefix}; c.pc = ${(pc + 4 * n) | 0}; return ${n};`);
+    let total = 0;
+    for (const { op } of insns) total += opCost(ALL_OPS[op]!, costs);
+    out.push(
+      `case ${pc | 0}: if (ret + ${n} > budget || cyc0 + ${total} > clk.nextDeadline) { clk.cycles = cyc0; c.pc = ${pc | 0}; c.ti = ti; ${WB} return ret; }`,
+      `ti = (ti + 1) & ${TRACE_RING - 1}; TB[ti] = ${pc | 0}; TN[ti] = ${n};`,
+    );
+    let prefix = 0;
+    let ended = false;
+    for (let k = 0; k < n; k++) {
+      const { word, op } = insns[k]!;
+      const d = ALL_OPS[op]!;
+      const ipc = (pc + 4 * k) | 0;
+      prefix += opCost(d, costs);
+      const P = prefix;
+      const inDelay = k > 0 && ALL_OPS[insns[k - 1]!.op]!.branch !== undefined;
+      const exitTo = (next: string, count: number) =>
+        `{ clk.cycles = cyc0 + ${P}; c.pc = ${next}; c.ti = ti; ${WB} return ret + ${count}; }`;
+      const x: EmitCtx = {
+        before: `clk.cycles = cyc0 + ${P};`,
+        after: `cyc0 = clk.cycles - ${P};`,
+        raised: `{ TN[ti] = ${k + 1}; c.ti = ti; ${WB} return ret + ${k}; }`,
+        endIfBrk: inDelay ? "" : `if (c.brk) ${exitTo(String((ipc + 4) | 0), k + 1)}`,
+        beforeRaise: `clk.cycles = cyc0 + ${P};`,
+        pc: String(ipc),
+        bd: inDelay ? "1" : "0",
+        fields: literalFields(word),
+        literal: true,
+        regsRead,
+        regsWritten,
+      };
+      const e = makeEmit(x);
+      if (d.branch) {
+        const b = d.branch;
+        const link = b.link ? e.set(b.link(e), String((ipc + 8) | 0)) : "";
+        const notTaken = b.likely
+          ? `if (!t) { cyc0 += ${P}; ret += ${k + 1}; pc = ${(ipc + 8) | 0}; break; } nt = tg | 0;`
+          : `nt = t ? tg | 0 : ${(ipc + 8) | 0};`;
+        out.push(`{ const t = ${b.cond(e)}; const tg = ${b.target(e)}; ${link} ${notTaken} }`);
+        continue;
+      }
+      out.push(`{ ${d.exec!(e)} }`);
+      if (inDelay) {
+        out.push(`cyc0 += ${P}; ret += ${k + 1}; pc = nt; break;`);
+        ended = true;
+        break;
+      }
+    }
+    if (!ended) {
+      out.push(`cyc0 += ${prefix}; ret += ${n};`);
+      out.push(blk.fallsThrough ? "// falls through" : `pc = ${(pc + 4 * n) | 0}; break;`);
+    }
   }
-  const source = `return function block_${(pc >>> 0).toString(16)}() { ${parts.join("\n")} };`;
-  const fn = new Function(...CLOSURE_PARAMS, source)(...envArgs(env)) as BlockFn;
-  return { fn, cost: prefix, source };
+  const used = [...new Set([...regsRead, ...regsWritten])].sort((a, b) => a - b);
+  const load = used.length > 0 ? `let ${used.map((r) => `r${r} = R[${r}]`).join(", ")};` : "";
+  const wb = [...regsWritten]
+    .sort((a, b) => a - b)
+    .map((r) => `R[${r}] = r${r};`)
+    .join(" ");
+  const body = out.join("\n").split(WB).join(wb);
+  const name = `region_${((blocks[0]?.pc ?? 0) >>> 0).toString(16)}`;
+  const source = `return function ${name}(pc, budget) { let cyc0 = clk.cycles; let nt = 0; let ret = 0; let ti = c.ti; ${load}
+for (;;) { switch (pc) {
+${body}
+default: clk.cycles = cyc0; c.pc = pc; c.ti = ti; ${wb} return ret;
+} if (c.brk) { clk.cycles = cyc0; c.pc = pc; c.ti = ti; ${wb} return ret; } } };`;
+  const fn = new Function(...CLOSURE_PARAMS, source)(...envArgs(env)) as RegionFn;
+  return { fn, source };
 }

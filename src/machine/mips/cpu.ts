@@ -18,15 +18,17 @@ import { type CostName, CostTable } from "../cost.js";
 import { StopReason, type StopSignal } from "../cpu.js";
 import type { PhysicalMemory } from "../memory.js";
 import {
-  type BlockFn,
   type BlockInsn,
   buildInterpreter,
   type CodegenEnv,
-  compileBlock,
+  compileRegion,
   type Exec1,
   mulhs,
   mulhu,
   opCost,
+  type RegionBlock,
+  type RegionFn,
+  TRACE_RING,
   XLATE_BITS,
   XLATE_MASK,
 } from "./codegen.js";
@@ -77,23 +79,28 @@ export interface MipsCpuOptions {
   compileBlocks?: boolean;
 }
 
-interface Block {
-  fn: BlockFn | null;
-  /** Instructions in the block (upper bound on those retired by one call). */
-  len: number;
-  /** Total cost in cycles. */
-  cost: number;
-  /** Physical byte range [pa, paEnd) of the block's code. */
-  pa: number;
-  paEnd: number;
+/**
+ * A compiled basic block (a one-block region: its `for/switch` loop re-enters the block directly
+ * when its branch jumps back to its own start).
+ *
+ * Measured on compute.elf: compiling whole 1 KiB chunks as multi-block regions was 2× slower
+ * than one function per block, because V8 deoptimizes a big function each time one of its cold
+ * paths first runs ("insufficient type feedback") and recompiling it costs 100+ ms.
+ */
+interface Region {
+  fn: RegionFn | null;
+  /** Physical byte ranges [start, end) of the compiled code, as pairs. */
+  ranges: number[];
   key: number;
   valid: boolean;
 }
 
-const MAX_BLOCK = 64;
+/** Blocks never cross a 1 KiB boundary (nor, therefore, a page). */
+const CHUNK_BYTES = 1024;
+const CHUNK_WORDS = CHUNK_BYTES / 4;
 const VCACHE_BITS = 12;
 const VCACHE_MASK = (1 << VCACHE_BITS) - 1;
-const RING = 64;
+const RING = TRACE_RING;
 /** Marks a direct-mapped block-cache entry valid in any kernel-mode context (kseg0/kseg1 code). */
 const KEY_UNMAPPED = -1;
 
@@ -159,15 +166,16 @@ export class MipsCpu {
   private readonly opCosts: Float64Array;
   private readonly vPc = new Int32Array(1 << VCACHE_BITS).fill(1);
   private readonly vKey = new Int32Array(1 << VCACHE_BITS);
-  private readonly vBlk: (Block | null)[] = new Array<Block | null>(1 << VCACHE_BITS).fill(null);
-  private readonly blocks = new Map<number, Block>();
-  /** Blocks per physical page, for invalidation. */
-  private readonly pageBlocks = new Map<number, Block[]>();
+  private readonly vBlk: (Region | null)[] = new Array<Region | null>(1 << VCACHE_BITS).fill(null);
+  private readonly regions = new Map<number, Region>();
+  /** Regions per physical page, for invalidation. */
+  private readonly pageRegions = new Map<number, Region[]>();
   private readonly codePage: Uint8Array;
-  private readonly ringPc = new Int32Array(RING);
-  private readonly ringPa = new Float64Array(RING);
-  private readonly ringN = new Uint8Array(RING);
-  private ringPos = 0;
+  /** Trace ring of executed block starts and lengths (diagnostics); `ti` is the newest slot. */
+  private readonly tracePc = new Int32Array(RING);
+  private readonly traceN = new Uint8Array(RING);
+  /** @internal index of the newest trace-ring slot */
+  ti = 0;
 
   constructor(opts: MipsCpuOptions) {
     this.memory = opts.memory;
@@ -197,6 +205,8 @@ export class MipsCpu {
       TW: this.TW,
       BW: this.BW,
       clk: this.clock,
+      TB: this.tracePc,
+      TN: this.traceN,
     };
     this.exec1 = buildInterpreter(this.env);
     this.memory.addWatchHandler((pa, size) => this.invalidateDecodeCache(pa, size));
@@ -248,23 +258,21 @@ export class MipsCpu {
         if (this.trapped) return StopReason.Trap;
         continue;
       }
-      const b = this.lookupBlock(this.pc);
-      if (b !== null && b.len <= budget && clk.cycles + b.cost <= clk.nextDeadline) {
+      const r = this.lookupRegion(this.pc);
+      if (r !== null) {
         this.fault = false;
         this.brk = false;
-        const rp = this.ringPos;
-        this.ringPc[rp] = this.pc;
-        this.ringPa[rp] = b.pa;
-        this.ringN[rp] = b.len;
-        this.ringPos = (rp + 1) & (RING - 1);
-        const n = b.fn!();
+        const n = r.fn!(this.pc, budget);
         stats.instructions += n;
-        if (n !== b.len) this.ringN[rp] = this.fault ? n + 1 : n;
         if (this.fault) {
           budget -= n + 1;
           if (this.trapped) return StopReason.Trap;
-        } else budget -= n;
-        continue;
+          continue;
+        }
+        if (n > 0) {
+          budget -= n;
+          continue;
+        }
       }
       const n = this.step();
       budget -= n > 0 ? n : 1;
@@ -305,7 +313,7 @@ export class MipsCpu {
         const w2 = this.fetch(pc2, 1);
         if (this.fault) return 1;
         const op2 = decode(w2);
-        this.ringN[(this.ringPos - 1) & (RING - 1)] = 2;
+        this.traceN[this.ti] = 2;
         if (ALL_OPS[op2]!.noDelaySlot) {
           this.raise(ExcCode.RI, pc2, 1, 0, 0);
           return 1;
@@ -711,78 +719,87 @@ export class MipsCpu {
     this.TW.fill(-1);
   }
 
-  private lookupBlock(pc: number): Block | null {
+  private lookupRegion(pc: number): Region | null {
     if (!this.compileBlocks) return null;
     const i = (pc >>> 2) & VCACHE_MASK;
     if (this.vPc[i] === pc) {
       const k = this.vKey[i];
-      const b = this.vBlk[i]!;
-      if ((k === this.fetchKey || (k === KEY_UNMAPPED && this.mode === Mode.Kernel)) && b.valid) {
-        return b.fn === null ? null : b;
+      const r = this.vBlk[i]!;
+      if ((k === this.fetchKey || (k === KEY_UNMAPPED && this.mode === Mode.Kernel)) && r.valid) {
+        return r.fn === null ? null : r;
       }
     }
     if (pc & 3) return null;
     const pa = this.translate(pc, 2);
     this.tlbMissRefill = false;
     if (pa < 0 || pa + 4 > this.memory.size) return null;
+    // Blocks are keyed by (physical address, virtual page): the same code mapped at two
+    // virtual addresses compiles twice (branch targets and exception PCs are virtual constants).
     const key = (pa >>> 2) * 0x100000 + (pc >>> 12);
-    let b = this.blocks.get(key);
-    if (b === undefined) b = this.buildBlock(pc, pa, key);
+    const r = this.regions.get(key) ?? this.buildSingle(pc, pa, key);
     this.vPc[i] = pc;
     const u = pc >>> 0;
     this.vKey[i] =
       this.mode === Mode.Kernel && u >= 0x80000000 && u < 0xc0000000 ? KEY_UNMAPPED : this.fetchKey;
-    this.vBlk[i] = b;
-    return b.fn === null ? null : b;
+    this.vBlk[i] = r;
+    return r.fn === null ? null : r;
   }
 
-  private buildBlock(pc: number, pa: number, key: number): Block {
-    const insns: BlockInsn[] = [];
+  /** Reads the straight-line block at word `idx` of the chunk at `chunkPa` (stops at `stop`). */
+  private scanBlock(chunkPa: number, idx: number, stop: (i: number) => boolean): BlockInsn[] {
     const u32 = this.memory.u32;
-    const pageEnd = pa - (pa & 4095) + 4096;
-    let p = pa;
-    while (insns.length < MAX_BLOCK && p < pageEnd) {
-      const w = u32[p >>> 2]! | 0;
+    const base = chunkPa >>> 2;
+    const insns: BlockInsn[] = [];
+    let i = idx;
+    while (i < CHUNK_WORDS) {
+      if (i !== idx && stop(i)) break;
+      const w = u32[base + i]! | 0;
       const op = decode(w);
       const d = ALL_OPS[op]!;
       if (d.interpOnly) break;
       if (d.branch) {
-        if (p + 8 > pageEnd) break;
-        const w2 = u32[(p + 4) >>> 2]! | 0;
+        if (i + 1 >= CHUNK_WORDS) break;
+        const w2 = u32[base + i + 1]! | 0;
         const op2 = decode(w2);
         const d2 = ALL_OPS[op2]!;
         if (d2.interpOnly || d2.noDelaySlot) break;
         insns.push({ word: w, op }, { word: w2, op: op2 });
-        p += 8;
         break;
       }
       insns.push({ word: w, op });
-      p += 4;
+      i++;
       if (d.kind === "system" || d.kind === "reserved") break;
     }
-    const block: Block = { fn: null, len: insns.length, cost: 0, pa, paEnd: p, key, valid: true };
-    if (insns.length > 0) {
-      const { fn, cost } = compileBlock(this.env, pc, insns, this.costs);
-      block.fn = fn;
-      block.cost = cost;
-    } else {
-      block.paEnd = pa + 4;
-    }
-    const page = pa >>> 12;
+    return insns;
+  }
+
+  /** Compiles the block starting at `pc`: up to a branch and its delay slot, an interpreter-only instruction or a 1 KiB boundary. */
+  private buildSingle(pc: number, pa: number, key: number): Region {
+    const chunkPa = pa - (pa % CHUNK_BYTES);
+    const idx = (pa % CHUNK_BYTES) >>> 2;
+    const insns = this.scanBlock(chunkPa, idx, () => false);
+    const blocks: RegionBlock[] = insns.length > 0 ? [{ pc, insns, fallsThrough: false }] : [];
+    return this.installRegion(blocks, [pa, pa + 4 * Math.max(1, insns.length)], key, chunkPa);
+  }
+
+  private installRegion(blocks: RegionBlock[], ranges: number[], key: number, chunkPa: number): Region {
+    const region: Region = { fn: null, ranges, key, valid: true };
+    if (blocks.length > 0) region.fn = compileRegion(this.env, blocks, this.costs).fn;
+    const page = chunkPa >>> 12;
     if (!this.codePage[page]) {
       this.codePage[page] = 1;
       this.memory.watchPage(page, true);
       // Stores to this page must now take the slow path so they reach the watch handler.
       this.TW.fill(-1);
     }
-    let list = this.pageBlocks.get(page);
+    let list = this.pageRegions.get(page);
     if (!list) {
       list = [];
-      this.pageBlocks.set(page, list);
+      this.pageRegions.set(page, list);
     }
-    list.push(block);
-    this.blocks.set(key, block);
-    return block;
+    list.push(region);
+    this.regions.set(key, region);
+    return region;
   }
 
   /** Drops compiled code overlapping physical [paddr, paddr + size) (wired to memory watching). */
@@ -790,15 +807,19 @@ export class MipsCpu {
     const first = paddr >>> 12;
     const last = (paddr + size - 1) >>> 12;
     for (let page = first; page <= last; page++) {
-      const list = this.pageBlocks.get(page);
+      const list = this.pageRegions.get(page);
       if (!list) continue;
       let kept = 0;
-      for (const b of list) {
-        if (b.pa < paddr + size && paddr < b.paEnd) {
-          b.valid = false;
-          this.blocks.delete(b.key);
+      for (const r of list) {
+        let hit = false;
+        for (let j = 0; j < r.ranges.length && !hit; j += 2) {
+          hit = r.ranges[j]! < paddr + size && paddr < r.ranges[j + 1]!;
+        }
+        if (hit) {
+          r.valid = false;
+          this.regions.delete(r.key);
           this.brk = true;
-        } else list[kept++] = b;
+        } else list[kept++] = r;
       }
       list.length = kept;
     }
@@ -808,25 +829,24 @@ export class MipsCpu {
   // Diagnostics
 
   private record(pc: number, n: number): void {
-    const rp = this.ringPos;
-    this.ringPc[rp] = pc;
-    this.ringPa[rp] = -1;
-    this.ringN[rp] = n;
-    this.ringPos = (rp + 1) & (RING - 1);
+    const t = (this.ti + 1) & (RING - 1);
+    this.tracePc[t] = pc;
+    this.traceN[t] = n;
+    this.ti = t;
   }
 
-  /** The last `n` instructions executed (oldest first), disassembled, for diagnostics. */
+  /**
+   * The last `n` instructions executed (oldest first), disassembled, for diagnostics. Built from
+   * the trace ring of block starts; code is read through the current translation.
+   */
   recentInstructions(n: number): string[] {
     const out: string[] = [];
-    let pos = this.ringPos;
+    let pos = this.ti;
     for (let k = 0; k < RING && out.length < n; k++) {
+      const cnt = this.traceN[pos]!;
+      const pc = this.tracePc[pos]!;
+      for (let j = cnt - 1; j >= 0 && out.length < n; j--) out.push(this.describe((pc + 4 * j) | 0, -1));
       pos = (pos - 1) & (RING - 1);
-      const cnt = this.ringN[pos]!;
-      const pc = this.ringPc[pos]!;
-      for (let j = cnt - 1; j >= 0 && out.length < n; j--) {
-        const a = (pc + 4 * j) | 0;
-        out.push(this.describe(a, this.ringPa[pos]! >= 0 ? this.ringPa[pos]! + 4 * j : -1));
-      }
     }
     return out.reverse();
   }

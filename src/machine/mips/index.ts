@@ -27,7 +27,7 @@
  * - Count runs at half the cycle rate; Compare match raises IP7 via a SimClock event.
  * - A branch or jump (or ERET) in a delay slot raises Reserved Instruction (UNPREDICTABLE in R1).
  */
-export { buildInterpreter, compileBlock, mulhs, mulhu } from "./codegen.js";
+export { buildInterpreter, compileRegion, mulhs, mulhu, type RegionBlock, type RegionFn } from "./codegen.js";
 export {
   CAUSE_WRITE_MASK,
   CONFIG0_RESET,
