@@ -1,4 +1,7 @@
 /** pvkit/guest-sdk — what a paravirtual guest imports: rings, grants, events, the store, XenBus. */
+
+/** The runtime contract a TS guest implements and receives (defined by the ABI layer). */
+export type { GuestContext, GuestMemoryAccess, TsGuest } from "../hypercalls/index.js";
 export * from "./errors.js";
 export { EventChannel, EventDispatcher } from "./event-channel.js";
 export { GNTTAB_NR_RESERVED_ENTRIES, type GrantMapping, GrantTable } from "./grant-table.js";

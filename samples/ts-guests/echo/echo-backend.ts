@@ -1,7 +1,6 @@
 /** The echo back end as a TypeScript guest (the driver domain): serve one front end, then exit. */
 
-import { createPvEnv, RingBackend } from "../../../src/guest-sdk/index.js";
-import type { GuestContext, TsGuest } from "../../../src/hypercalls/index.js";
+import { createPvEnv, type GuestContext, RingBackend, type TsGuest } from "../../../src/guest-sdk/index.js";
 import { type EchoRequest, type EchoResponse, echo, echoProtocol } from "./echo-protocol.js";
 
 export class EchoBackGuest implements TsGuest {

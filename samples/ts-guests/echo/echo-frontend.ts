@@ -1,7 +1,6 @@
 /** The echo front end as a TypeScript guest: connect, send messages, print the answers, close. */
 
-import { createPvEnv, RingFrontend } from "../../../src/guest-sdk/index.js";
-import type { GuestContext, TsGuest } from "../../../src/hypercalls/index.js";
+import { createPvEnv, type GuestContext, RingFrontend, type TsGuest } from "../../../src/guest-sdk/index.js";
 import { type EchoRequest, type EchoResponse, echoProtocol } from "./echo-protocol.js";
 
 export class EchoFrontGuest implements TsGuest {
