@@ -1,0 +1,127 @@
+/**
+ * The block compiler must be invisible: the same program gives the same registers, flags and
+ * memory with compiled blocks and with the interpreter alone (property test over random
+ * straight-line programs built from the opcode table's mnemonics), and stores into compiled
+ * code take effect on the next execution (self-modifying code).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { StopReason } from "../../../src/machine/index.js";
+import { asm } from "./asm.js";
+import { machine } from "./harness.js";
+
+const R32 = ["eax", "ecx", "edx", "ebx", "esi", "edi", "ebp"];
+const R8 = ["al", "cl", "dl", "bl", "ah", "ch", "dh", "bh"];
+const reg = fc.constantFrom(...R32);
+const imm = fc.integer({ min: -0x80000000, max: 0x7fffffff });
+const small = fc.integer({ min: -128, max: 127 });
+const ALU = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp", "test"];
+const SHIFT = ["rol", "ror", "rcl", "rcr", "shl", "shr", "sar"];
+const MEM = "dword [0x3000]";
+
+const instruction = fc.oneof(
+  fc.tuple(fc.constantFrom(...ALU), reg, reg).map(([m, a, b]) => `${m} ${a}, ${b}`),
+  fc.tuple(fc.constantFrom(...ALU.slice(0, 8)), reg, small).map(([m, a, v]) => `${m} ${a}, ${v}`),
+  fc.tuple(fc.constantFrom(...ALU.slice(0, 8)), reg, imm).map(([m, a, v]) => `${m} ${a}, ${v}`),
+  fc.tuple(fc.constantFrom(...ALU.slice(0, 8)), reg).map(([m, a]) => `${m} ${a}, ${MEM}`),
+  fc.tuple(fc.constantFrom(...ALU.slice(0, 8)), reg).map(([m, a]) => `${m} ${MEM}, ${a}`),
+  fc
+    .tuple(fc.constantFrom(...ALU.slice(0, 8)), fc.constantFrom(...R8), fc.constantFrom(...R8))
+    .map(([m, a, b]) => `${m} ${a}, ${b}`),
+  fc
+    .tuple(fc.constantFrom(...SHIFT), reg, fc.integer({ min: 0, max: 40 }))
+    .map(([m, a, n]) => `${m} ${a}, ${n & 0xff}`),
+  fc.tuple(fc.constantFrom(...SHIFT), reg).map(([m, a]) => `${m} ${a}, cl`),
+  fc.tuple(fc.constantFrom("inc", "dec", "neg", "not", "bswap"), reg).map(([m, a]) => `${m} ${a}`),
+  fc.tuple(reg, imm).map(([a, v]) => `mov ${a}, ${v}`),
+  fc.tuple(reg, reg).map(([a, b]) => `mov ${a}, ${b}`),
+  fc.tuple(reg, reg).map(([a, b]) => `imul ${a}, ${b}`),
+  fc.tuple(reg, reg).map(([a, b]) => `lea ${a}, [${b}+${a}*4+0x10]`),
+  fc.tuple(reg, fc.constantFrom(...R8)).map(([a, b]) => `movzx ${a}, ${b}`),
+  fc.tuple(reg, fc.constantFrom(...R8)).map(([a, b]) => `movsx ${a}, ${b}`),
+  fc
+    .tuple(fc.integer({ min: 0, max: 15 }), fc.constantFrom(...R8))
+    .map(
+      ([c, r]) =>
+        `set${["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"][c]} ${r}`,
+    ),
+  fc.tuple(reg, reg).map(([a, b]) => `push ${a}; pop ${b}`),
+  fc.tuple(reg, reg).map(([a, b]) => `xchg ${a}, ${b}`),
+  fc.constantFrom(
+    "stc",
+    "clc",
+    "cmc",
+    "cdq",
+    "cwde",
+    "lahf",
+    "sahf",
+    "mul ecx",
+    "imul ebx",
+    "pushf; pop eax",
+  ),
+);
+
+function runBoth(program: string) {
+  const results = [true, false].map((compiled) => {
+    const t = machine(`${program}\nhlt`);
+    t.cpu.blockCompiler = compiled;
+    t.memory.write32(0x3000, 0x12345678);
+    const r = t.run();
+    if (compiled) expect(t.cpu.blocksCompiled).toBeGreaterThan(0);
+    return {
+      r,
+      regs: Array.from(t.cpu.regs),
+      flags: t.cpu.getEflags(),
+      mem: t.memory.read32(0x3000),
+      eip: t.cpu.eip,
+    };
+  });
+  return results;
+}
+
+describe("x86 block compiler", () => {
+  it("random straight-line programs: compiled blocks = interpreter", () => {
+    fc.assert(
+      fc.property(fc.array(instruction, { minLength: 1, maxLength: 60 }), (lines) => {
+        const [a, b] = runBoth(lines.join("\n"));
+        expect(a!.r).toBe(StopReason.Idle);
+        expect(a).toEqual(b);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("loops with branches compile the same as they interpret", () => {
+    const src = `
+      mov ecx, 1000; mov eax, 1; mov ebx, 0
+      top: add ebx, eax; imul eax, eax, 3; xor eax, ebx; shr eax, 1; test ecx, 1; jz skip; add ebx, 7
+      skip: dec ecx; jnz top
+      call f; jmp done
+      f: push ebx; pop edx; ret
+      done: nop`;
+    const [a, b] = runBoth(src);
+    expect(a).toEqual(b);
+    expect(a!.regs[2]).toBe(a!.regs[3]);
+  });
+
+  it("a store into compiled code takes effect the next time it runs (self-modifying code)", () => {
+    // patch: the "mov eax, 1" immediate at label p is rewritten to 2 after the first pass.
+    const src = `
+      mov ecx, 2; mov ebx, 0
+      again: nop
+      p: mov eax, 1
+      add ebx, eax
+      mov byte [p + 1], 2
+      dec ecx; jnz again`;
+    const bytes = asm(src.replace("[p + 1]", "[0x1000]"));
+    // Find the address of "mov eax, 1" (B8 01 00 00 00) and point the patch at its immediate.
+    const at = bytes.findIndex((_, i) => bytes[i] === 0xb8 && bytes[i + 1] === 1 && bytes[i + 2] === 0);
+    const fixed = asm(src.replace("[p + 1]", `[${0x1000 + at + 1}]`) + "\nhlt");
+    for (const compiled of [true, false]) {
+      const t = machine(fixed);
+      t.cpu.blockCompiler = compiled;
+      expect(t.run()).toBe(StopReason.Idle);
+      expect(t.cpu.regs[3]).toBe(3);
+    }
+  });
+});
