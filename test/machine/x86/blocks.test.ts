@@ -116,7 +116,7 @@ describe("x86 block compiler", () => {
     const bytes = asm(src.replace("[p + 1]", "[0x1000]"));
     // Find the address of "mov eax, 1" (B8 01 00 00 00) and point the patch at its immediate.
     const at = bytes.findIndex((_, i) => bytes[i] === 0xb8 && bytes[i + 1] === 1 && bytes[i + 2] === 0);
-    const fixed = asm(src.replace("[p + 1]", `[${0x1000 + at + 1}]`) + "\nhlt");
+    const fixed = asm(`${src.replace("[p + 1]", `[${0x1000 + at + 1}]`)}\nhlt`);
     for (const compiled of [true, false]) {
       const t = machine(fixed);
       t.cpu.blockCompiler = compiled;
