@@ -39,7 +39,16 @@ export function registerNfsServe(program: Command): void {
         log: log ?? ((line: string) => process.stderr.write(`${line}\n`)),
         verbose: opts.verbose ?? false,
       });
-      const bound = await server.listenTcp(port);
+      const bound = await server.listenTcp(port).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "EADDRINUSE") {
+          throw new Error(
+            `port ${port} on 127.0.0.1 is in use; pass --port 0 for an ephemeral port or pick another`,
+          );
+        }
+        if (err.code === "EACCES")
+          throw new Error(`port ${port} needs privileges; pass a port above 1023 or --port 0`);
+        throw err;
+      });
       if (opts.udp) await server.listenUdp(bound);
       process.stderr.write(
         `nfs-serve: exporting ${server.exportPath}${opts.readOnly ? " (read-only)" : ""} on 127.0.0.1 port ${bound}${opts.udp ? " (TCP and UDP)" : ""}\n` +
