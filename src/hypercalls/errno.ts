@@ -1,6 +1,8 @@
 /**
  * Xen's errno values as hypercalls return them: negative, Linux-compatible numbers.
- * Source: xen/include/public/errno.h (XEN_EPERM 1 … XEN_ETIMEDOUT 110).
+ * Source: xen/include/public/errno.h (XEN_EPERM 1 … XEN_ETIMEDOUT 110). EINTR (4) and
+ * ERESTART (85) are left out: errno.h marks them "Internal only, should never be exposed to
+ * the guest". ENOTEMPTY (39) is in newer versions of errno.h.
  *
  * A hypercall result `r` is an error iff `-4095 <= r < 0` (Linux's IS_ERR_VALUE convention,
  * which Xen's guests also use); everything else is a success value.
@@ -9,7 +11,6 @@ export const Errno = {
   EPERM: -1,
   ENOENT: -2,
   ESRCH: -3,
-  EINTR: -4,
   EIO: -5,
   ENXIO: -6,
   E2BIG: -7,
@@ -24,12 +25,10 @@ export const Errno = {
   EEXIST: -17,
   EXDEV: -18,
   ENODEV: -19,
-  EISDIR: -21,
   EINVAL: -22,
   ENFILE: -23,
   EMFILE: -24,
   ENOSPC: -28,
-  EROFS: -30,
   EMLINK: -31,
   EDOM: -33,
   ERANGE: -34,
@@ -38,12 +37,14 @@ export const Errno = {
   ENOLCK: -37,
   ENOSYS: -38,
   ENOTEMPTY: -39,
+  EBADRQC: -56,
+  EBADSLT: -57,
   ENODATA: -61,
   ETIME: -62,
   EBADMSG: -74,
   EOVERFLOW: -75,
   EILSEQ: -84,
-  ERESTART: -85,
+  EUSERS: -87,
   ENOTSOCK: -88,
   EOPNOTSUPP: -95,
   EADDRINUSE: -98,
@@ -51,6 +52,8 @@ export const Errno = {
   ENOBUFS: -105,
   EISCONN: -106,
   ENOTCONN: -107,
+  ESHUTDOWN: -108,
+  ETOOMANYREFS: -109,
   ETIMEDOUT: -110,
 } as const;
 export type ErrnoName = keyof typeof Errno;

@@ -236,7 +236,6 @@ typedef uint32_t xen_pfn_t;
 #define XEN_EPERM 1
 #define XEN_ENOENT 2
 #define XEN_ESRCH 3
-#define XEN_EINTR 4
 #define XEN_EIO 5
 #define XEN_ENXIO 6
 #define XEN_E2BIG 7
@@ -251,12 +250,10 @@ typedef uint32_t xen_pfn_t;
 #define XEN_EEXIST 17
 #define XEN_EXDEV 18
 #define XEN_ENODEV 19
-#define XEN_EISDIR 21
 #define XEN_EINVAL 22
 #define XEN_ENFILE 23
 #define XEN_EMFILE 24
 #define XEN_ENOSPC 28
-#define XEN_EROFS 30
 #define XEN_EMLINK 31
 #define XEN_EDOM 33
 #define XEN_ERANGE 34
@@ -265,12 +262,14 @@ typedef uint32_t xen_pfn_t;
 #define XEN_ENOLCK 37
 #define XEN_ENOSYS 38
 #define XEN_ENOTEMPTY 39
+#define XEN_EBADRQC 56
+#define XEN_EBADSLT 57
 #define XEN_ENODATA 61
 #define XEN_ETIME 62
 #define XEN_EBADMSG 74
 #define XEN_EOVERFLOW 75
 #define XEN_EILSEQ 84
-#define XEN_ERESTART 85
+#define XEN_EUSERS 87
 #define XEN_ENOTSOCK 88
 #define XEN_EOPNOTSUPP 95
 #define XEN_EADDRINUSE 98
@@ -278,6 +277,8 @@ typedef uint32_t xen_pfn_t;
 #define XEN_ENOBUFS 105
 #define XEN_EISCONN 106
 #define XEN_ENOTCONN 107
+#define XEN_ESHUTDOWN 108
+#define XEN_ETOOMANYREFS 109
 #define XEN_ETIMEDOUT 110
 
 #define NR_EVENT_CHANNELS 1024
