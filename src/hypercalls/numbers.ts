@@ -153,6 +153,8 @@ export const GntSt = {
   bad_copy_arg: -10,
   address_too_big: -11,
   eagain: -12,
+  /** Out of space (maptrack handles etc.) — added in newer grant_table.h. */
+  no_space: -13,
 } as const;
 
 /** `GTF_*` grant entry flags (v1) — grant_table.h. Type in bits 0–1. */

@@ -139,6 +139,7 @@ typedef uint32_t xen_pfn_t;
 #define GNTST_bad_copy_arg (-10)
 #define GNTST_address_too_big (-11)
 #define GNTST_eagain (-12)
+#define GNTST_no_space (-13)
 
 /* grant entry flags — grant_table.h */
 #define GTF_invalid 0
