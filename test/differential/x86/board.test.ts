@@ -113,6 +113,65 @@ describe("PC board", () => {
     expect(board.clock.cycles).toBeGreaterThanOrEqual(board.pit.cycleOfTick(65536));
   });
 
+  // KNOWN CPU BUG, hence it.fails: X86Cpu's IRET to an outer ring sets the new CS descriptor's
+  // Accessed bit at the address of the SS descriptor it read last (cpu.ts restores descLo/descHi
+  // but not descAddr before commitCs), turning the ring-3 data descriptor into a code
+  // descriptor; the next IRET to ring 3 then raises #GP(SS). Flip to `it` once fixed.
+  it.fails("IRET to ring 3 sets Accessed bits in the right descriptors", () => {
+    const code = [
+      0xbc,
+      0x00,
+      0x80,
+      0x00,
+      0x00, // mov esp, 0x8000
+      0x0f,
+      0x01,
+      0x15,
+      0x00,
+      0x01,
+      0x10,
+      0x00, // lgdt [0x100100]
+      0x6a,
+      0x23, // push 0x23 (SS)
+      0x68,
+      0x00,
+      0x90,
+      0x00,
+      0x00, // push 0x9000 (ESP)
+      0x68,
+      0x02,
+      0x30,
+      0x00,
+      0x00, // push 0x3002 (EFLAGS, IOPL 3)
+      0x6a,
+      0x1b, // push 0x1b (CS)
+      0x68,
+      0x60,
+      0x00,
+      0x10,
+      0x00, // push 0x100060 (EIP)
+      0xcf, // iret
+    ];
+    const image = new Uint8Array(0x140);
+    image.set(aoutImage(code));
+    image.set([0xb0, 0x2a, 0x66, 0xba, 0x01, 0x05, 0xee, 0xeb, 0xfe], 0x60); // ring 3: out 0x501, 0x2a
+    const v = new DataView(image.buffer);
+    v.setUint16(0x100, 0x27, true);
+    v.setUint32(0x102, 0x100110, true);
+    // null, ring-0 code, ring-0 data, ring-3 code (type 0xA), ring-3 data (type 0x2): not accessed
+    [0, 0, 0xffff, 0x00cf9a00, 0xffff, 0x00cf9200, 0xffff, 0x00cffa00, 0xffff, 0x00cff200].forEach((w, i) => {
+      v.setUint32(0x110 + 4 * i, w, true);
+    });
+    const board = new PcBoard();
+    board.loadGuest(image, "ring3.bin");
+    expect(board.runToEnd(1000), board.diagnostic()).toBe(StopReason.Exit);
+    expect(board.stop.exitCode).toBe(0x2a);
+    expect(board.cpu.cpl).toBe(3);
+    // Code descriptor: type 0xB (accessed); data descriptor: type 0x3 (accessed), still data.
+    expect(board.memory.read32(0x100110 + 3 * 8 + 4).toString(16)).toBe("cffb00");
+    expect(board.memory.read32(0x100110 + 4 * 8 + 4).toString(16)).toBe("cff300");
+  });
+
   it("refuses a MIPS ELF with a precise loader error", () => {
     const board = new PcBoard();
     const mips = new Uint8Array(readFileSync("samples/guests/mips/hello.elf"));

@@ -110,11 +110,12 @@ static void set_desc(int i, u32 base, u32 limit, u8 access, u8 flags) {
 void load_gdt(const void *gdtr_ptr);
 
 static void gdt_init(void) {
+  /* Accessed bits preset (type | 1), so the CPU never writes the GDT when loading a segment. */
   set_desc(0, 0, 0, 0, 0);
-  set_desc(1, 0, 0xFFFFF, 0x9A, 0xC); /* kernel code: P, DPL 0, execute/read; 4 KiB, 32-bit */
-  set_desc(2, 0, 0xFFFFF, 0x92, 0xC); /* kernel data: read/write */
-  set_desc(3, 0, 0xFFFFF, 0xFA, 0xC); /* user code: DPL 3 */
-  set_desc(4, 0, 0xFFFFF, 0xF2, 0xC); /* user data: DPL 3 */
+  set_desc(1, 0, 0xFFFFF, 0x9B, 0xC); /* kernel code: P, DPL 0, execute/read; 4 KiB, 32-bit */
+  set_desc(2, 0, 0xFFFFF, 0x93, 0xC); /* kernel data: read/write */
+  set_desc(3, 0, 0xFFFFF, 0xFB, 0xC); /* user code: DPL 3 */
+  set_desc(4, 0, 0xFFFFF, 0xF3, 0xC); /* user data: DPL 3 */
   /* 32-bit available TSS (type 9), byte granular; no I/O bitmap (base past the limit), so
      with IOPL 0 every port access from ring 3 raises #GP. */
   tss.ss0 = SEL_KDATA;
