@@ -113,6 +113,87 @@ describe("PC board", () => {
     expect(board.clock.cycles).toBeGreaterThanOrEqual(board.pit.cycleOfTick(65536));
   });
 
+  it("COM1 interrupts on IRQ4 (THRE with IER.ETBEI), delivered as vector base + 4", () => {
+    const code = [
+      0xbc,
+      0x00,
+      0x80,
+      0x00,
+      0x00, // mov esp, 0x8000
+      0x0f,
+      0x01,
+      0x1d,
+      0x80,
+      0x00,
+      0x10,
+      0x00, // lidt [0x100080]
+      0xc7,
+      0x05,
+      0x20,
+      0x21,
+      0x00,
+      0x00,
+      0x60,
+      0x00,
+      0x08,
+      0x00, // gate 0x24 → 0x08:0x100060
+      0xc7,
+      0x05,
+      0x24,
+      0x21,
+      0x00,
+      0x00,
+      0x00,
+      0x8e,
+      0x10,
+      0x00,
+      0xb0,
+      0x11,
+      0xe6,
+      0x20,
+      0xb0,
+      0x20,
+      0xe6,
+      0x21,
+      0xb0,
+      0x04,
+      0xe6,
+      0x21,
+      0xb0,
+      0x01,
+      0xe6,
+      0x21,
+      0xb0,
+      0xef,
+      0xe6,
+      0x21, // OCW1: only IRQ4
+      0x66,
+      0xba,
+      0xf9,
+      0x03,
+      0xb0,
+      0x02,
+      0xee, // IER = ETBEI
+      0xfb,
+      0xf4,
+      0xeb,
+      0xfd, // sti; hlt; jmp $-1
+    ];
+    const image = new Uint8Array(0x86 + 32);
+    image.set(aoutImage(code));
+    // handler: in al, 0x3fa (IIR); out 0x501, al
+    image.set([0x66, 0xba, 0xfa, 0x03, 0xec, 0x66, 0xba, 0x01, 0x05, 0xee], 0x60);
+    new DataView(image.buffer).setUint16(0x80, 0x7ff, true);
+    new DataView(image.buffer).setUint32(0x82, 0x2000, true);
+    const board = new PcBoard();
+    board.loadGuest(image, "uart-irq.bin");
+    const stop = board.runToEnd(10_000);
+    expect(stop, board.diagnostic()).toBe(StopReason.Exit);
+    expect(board.stop.exitCode).toBe(0x02); // IIR: THR empty, no FIFO
+    expect(board.pic.delivered[4]).toBe(1);
+    expect(board.pic.delivered[0]).toBe(0);
+  });
+
   // KNOWN CPU BUG, hence it.fails: X86Cpu's IRET to an outer ring sets the new CS descriptor's
   // Accessed bit at the address of the SS descriptor it read last (cpu.ts restores descLo/descHi
   // but not descAddr before commitCs), turning the ring-3 data descriptor into a code
