@@ -90,6 +90,30 @@ describe("grant entry layout", () => {
     expect([Gtf.permit_access, Gtf.readonly, Gtf.reading, Gtf.writing]).toEqual([1, 4, 8, 16]);
   });
 
+  const header = join(process.cwd(), "samples/guests/include/pvkit_hypercall.h");
+  describe.skipIf(!existsSync("/usr/bin/clang") || !existsSync(header))(
+    "the generated C header (skipped: clang or samples/guests/include/pvkit_hypercall.h missing)",
+    () => {
+      it("its grant_entry_v1 and GNTST codes agree with the hypervisor's", () => {
+        const file = join(mkdtempSync(join(tmpdir(), "pvkit-gnth-")), "h.c");
+        writeFileSync(
+          file,
+          `#include <stddef.h>
+#include "${header}"
+_Static_assert(offsetof(struct grant_entry_v1, flags) == ${GRANT_ENTRY_FLAGS}, "flags");
+_Static_assert(offsetof(struct grant_entry_v1, domid) == ${GRANT_ENTRY_DOMID}, "domid");
+_Static_assert(offsetof(struct grant_entry_v1, frame) == ${GRANT_ENTRY_FRAME}, "frame");
+_Static_assert(sizeof(struct grant_entry_v1) == ${GRANT_ENTRY_SIZE}, "size");
+_Static_assert(GNTST_bad_handle == ${GntSt.bad_handle} && GNTST_no_device_space == ${GntSt.no_device_space}, "gntst");
+`,
+        );
+        for (const t of ["i686-unknown-none-elf", "mipsel-unknown-linux-gnu"]) {
+          execFileSync("clang", [`--target=${t}`, "-ffreestanding", "-fsyntax-only", file]);
+        }
+      });
+    },
+  );
+
   describe.skipIf(!existsSync("/usr/bin/clang"))("compiled (skipped: clang not installed)", () => {
     it("a C grant_entry_v1 has the same offsets on i686 and mipsel", () => {
       const file = join(mkdtempSync(join(tmpdir(), "pvkit-gnt-")), "g.c");
@@ -130,6 +154,45 @@ describe("grant tables", () => {
     expect(b.p2m.foreign(10)).toBe(false);
     expect(hv.machineMemory.owner(b.p2m.lookup(10))).toBe(b.domid);
     expect(hv.machineMemory.foreignMappings(b.domid)).toBe(0);
+  });
+
+  it("setup_table and query_size through the hypercall path", () => {
+    const { hv, a } = world();
+    const L = a.layouts;
+    // setup_table { dom = DOMID_SELF, nr_frames = 2, frame_list -> [4, 6] } at gpa 0x5000.
+    const st = new Uint8Array(L.gnttabSetupTable.size);
+    writeStruct(
+      L.gnttabSetupTable,
+      { dom: DomId.SELF, nr_frames: 2, status: 0, frame_list: 0x5100 },
+      new DataView(st.buffer),
+      0,
+    );
+    hv.copier.copyOut(a, 0x5000, st);
+    hv.copier.copyOut(a, 0x5100, new Uint8Array([4, 0, 0, 0, 6, 0, 0, 0]));
+    expect(
+      hv.hypercall(a, Hypercall.grant_table_op, Uint32Array.of(GnttabOp.setup_table, 0x5000, 1, 0, 0)),
+    ).toBe(0);
+    const out = new DataView(hv.copier.copyIn(a, 0x5000, L.gnttabSetupTable.size)!.buffer);
+    expect(out.getInt16(L.gnttabSetupTable.offsets.status!, true)).toBe(GntSt.okay);
+    const q = new Uint8Array(L.gnttabQuerySize.size);
+    writeStruct(
+      L.gnttabQuerySize,
+      { dom: DomId.SELF, nr_frames: 0, max_nr_frames: 0, status: 0 },
+      new DataView(q.buffer),
+      0,
+    );
+    hv.copier.copyOut(a, 0x5000, q);
+    expect(
+      hv.hypercall(a, Hypercall.grant_table_op, Uint32Array.of(GnttabOp.query_size, 0x5000, 1, 0, 0)),
+    ).toBe(0);
+    const qo = new DataView(hv.copier.copyIn(a, 0x5000, L.gnttabQuerySize.size)!.buffer);
+    expect(qo.getUint32(L.gnttabQuerySize.offsets.nr_frames!, true)).toBe(2);
+    expect(qo.getUint32(L.gnttabQuerySize.offsets.max_nr_frames!, true)).toBe(4);
+    // A bad frame_list pointer is a per-op status, a bad op pointer is -EFAULT.
+    expect(
+      hv.hypercall(a, Hypercall.grant_table_op, Uint32Array.of(GnttabOp.query_size, 0xfff000, 1, 0, 0)),
+    ).toBe(-14);
+    expect(hv.hypercall(a, Hypercall.grant_table_op, Uint32Array.of(99, 0x5000, 1, 0, 0))).toBe(-38);
   });
 
   it("read-only grants: read-only maps work, writable maps fail, writes through the mapping are refused", () => {

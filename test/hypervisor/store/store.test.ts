@@ -198,3 +198,32 @@ describe("watch delivery across domains", () => {
     expect(seen).toEqual(["/shared/flag", "/shared/flag"]);
   });
 });
+
+describe("domain introduction", () => {
+  it("INTRODUCE/RELEASE are dom0's; they fire @introduceDomain and @releaseDomain", async () => {
+    const { g, store } = setup([0, 1]);
+    const introduced: Array<[number, number, number]> = [];
+    store.onIntroduce = (d, f, p) => introduced.push([d, f, p]);
+    const events: string[] = [];
+    g(0)
+      .client.watch("@introduceDomain")
+      .subscribe((p) => events.push(p));
+    g(0)
+      .client.watch("@releaseDomain")
+      .subscribe((p) => events.push(p));
+    await settle();
+    expect(await code(g(1).client.request(XsType.Introduce, xsStrings("7", "100", "3")))).toBe("EACCES");
+    await g(0).client.request(XsType.Introduce, xsStrings("7", "100", "3"));
+    await settle();
+    expect(introduced).toEqual([[7, 100, 3]]);
+    expect(
+      new TextDecoder().decode(await g(1).client.request(XsType.IsDomainIntroduced, xsStrings("7"))),
+    ).toBe("T\0");
+    await g(0).client.request(XsType.Release, xsStrings("7"));
+    await settle();
+    expect(
+      new TextDecoder().decode(await g(1).client.request(XsType.IsDomainIntroduced, xsStrings("7"))),
+    ).toBe("F\0");
+    expect(events).toEqual(["@introduceDomain", "@releaseDomain", "@introduceDomain", "@releaseDomain"]);
+  });
+});
