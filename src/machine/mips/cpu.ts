@@ -274,8 +274,9 @@ export class MipsCpu {
           continue;
         }
       }
+      // Budget units: retired instructions, plus one per exception taken (so a fault loop ends).
       const n = this.step();
-      budget -= n > 0 ? n : 1;
+      budget -= this.fault ? n + 1 : n > 0 ? n : 1;
       if (this.trapped) return StopReason.Trap;
       if (this.idle) return StopReason.Idle;
     }
