@@ -1,2 +1,3 @@
 /** pvkit/full-virt — see DESIGN.md. */
 export { INVALID_MFN, type M2p, type MachinePageAllocator, type P2m } from "./interfaces.js";
+export * as disco from "./mips/index.js";

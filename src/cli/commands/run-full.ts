@@ -1,0 +1,274 @@
+/**
+ * `pvkit run --arch mips --mode native|full guest.elf [more…]`: the MIPS guests as Disco domains
+ * on one simulated CPU (full), or each on its own mipssim board (native), with console lines
+ * prefixed `[name] ` when more than one guest runs, and with `--stats` a Disco Table 2-style
+ * breakdown per domain on stderr.
+ *
+ * `runFullVirt` is the adapter between the hypervisor (domains, machine memory, P2M, scheduler,
+ * statistics, console) and the full-virt layer's Disco vCPUs; tests and benchmarks use it too.
+ */
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { disco } from "../../full-virt/index.js";
+import { ShutdownReason } from "../../hypercalls/index.js";
+import { type Domain, Hypervisor, hypercallFromRegisters } from "../../hypervisor/index.js";
+import {
+  type CostName,
+  CostTable,
+  costTableHash,
+  createBoard,
+  PhysicalMemory,
+  StopReason,
+} from "../../machine/index.js";
+
+export interface MipsGuestImage {
+  /** Domain name (console prefix). */
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly file: string;
+  /** Bytes for the guest's UART. */
+  readonly input?: string;
+}
+
+export interface FullVirtOptions {
+  /** Receives every console line, prefixed `[name] ` when several guests run (or `prefix`). */
+  readonly out: (line: string) => void;
+  readonly prefix?: boolean;
+  /** Guest RAM per domain in MiB (default 128, mipssim's). */
+  readonly ramMib?: number;
+  /** Machine memory in MiB (default 128: guests' pages are taken on demand). */
+  readonly machineMib?: number;
+  readonly maxCycles?: number;
+  /** Install the hypervisor's isolation oracle (tests). */
+  readonly oracle?: boolean;
+  readonly costs?: Readonly<Record<CostName, number>>;
+  /** Compile guest blocks on the CPU (default true). */
+  readonly compileBlocks?: boolean;
+  /** Scheduler slice in cycles. */
+  readonly sliceCycles?: number;
+}
+
+export interface FullVirtDomainResult {
+  readonly name: string;
+  readonly state: string;
+  /** The value the guest wrote to its exit port (null if it did not). */
+  readonly exitValue: number | null;
+  readonly diagnostic: string | null;
+  readonly output: string;
+  readonly stats: disco.DiscoStats;
+  readonly guestCycles: number;
+  readonly monitorCycles: number;
+}
+
+export interface FullVirtResult {
+  readonly end: string;
+  readonly domains: FullVirtDomainResult[];
+  readonly cycles: number;
+  readonly wallMs: number;
+  readonly hypervisor: Hypervisor;
+  readonly vcpus: disco.DiscoVcpu[];
+}
+
+/** Runs MIPS guests fully virtualized as Disco domains until every one ends (or maxCycles). */
+export async function runFullVirt(
+  guests: readonly MipsGuestImage[],
+  opts: FullVirtOptions,
+): Promise<FullVirtResult> {
+  const hv = new Hypervisor({
+    memory: new PhysicalMemory((opts.machineMib ?? 128) << 20),
+    costs: opts.costs ?? CostTable,
+    ...(opts.oracle ? { oracle: true } : {}),
+    ...(opts.sliceCycles ? { sliceCycles: opts.sliceCycles } : {}),
+  });
+  const machine = new disco.DiscoMachine({
+    memory: hv.memory,
+    clock: hv.clock,
+    costs: hv.costs,
+    ...(opts.compileBlocks !== undefined ? { compileBlocks: opts.compileBlocks } : {}),
+  });
+  const ramPages = ((opts.ramMib ?? 128) << 20) >>> 12;
+  const prefix = opts.prefix ?? guests.length > 1;
+  const domains: Domain[] = [];
+  const vcpus: disco.DiscoVcpu[] = [];
+  const exits = new Map<number, number>();
+  const scratch = new Uint32Array(5);
+  for (const g of guests) {
+    const domain = hv.createDomain({ name: g.name, arch: "mips", pages: 4, maxPages: ramPages });
+    // A fully virtualized guest has no shared_info: all of its RAM is its own, so the
+    // hypervisor must not refresh vcpu_info time in pseudo-physical page 1.
+    domain.sharedInfoMfn = -1;
+    domain.console.lines.subscribe((l) => opts.out(prefix ? `[${l.name}] ${l.text}` : l.text));
+    const host: disco.DiscoHost = {
+      domid: domain.domid,
+      name: domain.name,
+      p2m: domain.p2m,
+      allocator: hv.machineMemory,
+      stats: domain.stats,
+      console: (b) => domain.console.write(Uint8Array.of(b)),
+      shutdown: (code) => {
+        exits.set(domain.domid, code);
+        hv.shutdown(domain.domid, ShutdownReason.poweroff);
+      },
+      crash: (diag) => hv.crash(domain.domid, diag),
+      block: () => hv.scheduler.block(domain.vcpu),
+      wake: () => hv.scheduler.wake(domain.vcpu),
+      hypercall: (gpr) => {
+        hypercallFromRegisters(hv, domain, gpr, scratch);
+      },
+    };
+    const vcpu = new disco.DiscoVcpu(machine, host, g.input !== undefined ? { input: g.input } : {});
+    vcpu.load(g.bytes, g.file);
+    hv.attachBackend(domain, vcpu);
+    domains.push(domain);
+    vcpus.push(vcpu);
+  }
+  const t0 = performance.now();
+  for (const d of domains) hv.unpause(d.domid);
+  const end = await hv.run(opts.maxCycles);
+  const wallMs = performance.now() - t0;
+  const results = domains.map((d, i) => {
+    d.console.flush();
+    return {
+      name: d.name,
+      state: d.state,
+      exitValue: exits.get(d.domid) ?? null,
+      diagnostic: d.crashDiagnostic,
+      output: d.console.output,
+      stats: vcpus[i]!.stats,
+      guestCycles: d.stats.guestCycles,
+      monitorCycles: d.stats.monitorCycles,
+    };
+  });
+  return { end, domains: results, cycles: hv.clock.cycles, wallMs, hypervisor: hv, vcpus };
+}
+
+/** Domain names from file names, made unique (`hello.elf`, `hello.elf#2`, …). */
+export function guestNames(files: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return files.map((f) => {
+    const b = basename(f);
+    const n = (seen.get(b) ?? 0) + 1;
+    seen.set(b, n);
+    return files.filter((x) => basename(x) === b).length > 1 ? `${b}#${n}` : b;
+  });
+}
+
+export interface NativeResult {
+  readonly name: string;
+  readonly output: string;
+  readonly exitValue: number | null;
+  readonly stop: StopReason;
+  readonly cycles: number;
+  readonly instructions: number;
+  readonly diagnostic: string;
+}
+
+/** Runs each guest natively on its own mipssim board, one after another. */
+export function runNative(
+  guests: readonly MipsGuestImage[],
+  opts: { out: (line: string) => void; prefix?: boolean; maxInstructions?: number; ramMib?: number },
+): NativeResult[] {
+  const prefix = opts.prefix ?? guests.length > 1;
+  return guests.map((g) => {
+    let output = "";
+    let partial = "";
+    const board = createBoard("mips", {
+      ...(opts.ramMib ? { ramBytes: opts.ramMib << 20 } : {}),
+      ...(g.input !== undefined ? { input: g.input } : {}),
+      console: (b) => {
+        const ch = String.fromCharCode(b);
+        output += ch;
+        if (ch === "\n") {
+          opts.out(prefix ? `[${g.name}] ${partial}` : partial);
+          partial = "";
+        } else partial += ch;
+      },
+    });
+    board.loadGuest(g.bytes, g.file);
+    const stop = board.run(opts.maxInstructions ?? 4_000_000_000);
+    if (partial) opts.out(prefix ? `[${g.name}] ${partial}` : partial);
+    const s = board.stats();
+    return {
+      name: g.name,
+      output,
+      exitValue: stop === StopReason.Exit ? board.stop.exitCode : null,
+      stop,
+      cycles: typeof s.cycles === "number" ? s.cycles : 0,
+      instructions: typeof s.instructions === "number" ? s.instructions : 0,
+      diagnostic: stop === StopReason.Exit ? "" : board.diagnostic(),
+    };
+  });
+}
+
+export interface RunModeIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/**
+ * The `--mode` path of `pvkit run` for MIPS guests. Exit status: the first nonzero exit-port
+ * value (0 if all wrote 0), 125 if a domain crashed or a board stopped a guest, 124 if the run
+ * hit --max-cycles with domains still alive.
+ */
+export async function runMipsMode(
+  files: readonly string[],
+  opts: {
+    mode?: string;
+    stats?: boolean;
+    ramMib?: string | number;
+    maxCycles?: string | number;
+    input?: string;
+  },
+  io: RunModeIo,
+): Promise<number> {
+  const mode = opts.mode ?? "native";
+  if (mode !== "native" && mode !== "full") throw new Error(`--mode must be native or full, got "${mode}"`);
+  const names = guestNames(files);
+  const guests = files.map((f, i) => ({
+    name: names[i]!,
+    file: f,
+    bytes: new Uint8Array(readFileSync(f)),
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+  }));
+  const ramMib = opts.ramMib === undefined ? undefined : Number(opts.ramMib);
+  const out = (line: string) => io.stdout(`${line}\n`);
+  if (mode === "native") {
+    const t0 = performance.now();
+    const res = runNative(guests, { out, ...(ramMib ? { ramMib } : {}) });
+    const wall = performance.now() - t0;
+    if (opts.stats) {
+      const lines = [`pvkit stats (mips, native, cost table ${costTableHash()})`];
+      for (const r of res) lines.push(`  ${r.name}: ${r.instructions} instructions, ${r.cycles} cycles`);
+      lines.push(`  wall time ${(wall / 1000).toFixed(3)} s`);
+      io.stderr(`${lines.join("\n")}\n`);
+    }
+    for (const r of res) if (r.diagnostic) io.stderr(`pvkit: ${r.name}: ${r.diagnostic}\n`);
+    if (res.some((r) => r.exitValue === null)) return 125;
+    return (res.find((r) => r.exitValue !== 0)?.exitValue ?? 0) & 0xff;
+  }
+  const maxCycles = opts.maxCycles === undefined ? undefined : Number(opts.maxCycles);
+  const res = await runFullVirt(guests, {
+    out,
+    ...(ramMib ? { ramMib } : {}),
+    ...(maxCycles ? { maxCycles } : {}),
+  });
+  for (const d of res.domains) if (d.diagnostic) io.stderr(`pvkit: domain crashed: ${d.diagnostic}\n`);
+  if (opts.stats) io.stderr(formatFullStats(res));
+  if (res.domains.some((d) => d.state === "crashed")) return 125;
+  if (res.domains.some((d) => d.exitValue === null)) return 124;
+  return (res.domains.find((d) => d.exitValue !== 0)?.exitValue ?? 0) & 0xff;
+}
+
+/** The per-domain Disco breakdown (Table 2 style) plus machine totals. */
+export function formatFullStats(res: FullVirtResult): string {
+  const parts = [`pvkit stats (mips, full virtualization (Disco), cost table ${costTableHash()})`];
+  for (const d of res.domains) {
+    parts.push(
+      d.stats.format(
+        `domain ${d.name} (${d.state}): guest ${d.guestCycles} cycles, monitor ${d.monitorCycles} cycles`,
+      ),
+    );
+  }
+  parts.push(`  machine: ${res.cycles} cycles, wall time ${(res.wallMs / 1000).toFixed(3)} s`);
+  return `${parts.join("\n")}\n`;
+}
