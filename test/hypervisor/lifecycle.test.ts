@@ -278,6 +278,17 @@ describe("multi-domain runner", () => {
     expect(stdout).toBe(
       "[hello] hello from domain 0\n[hello] bye\n[hello.1] hello from domain 1\n[hello.1] bye\n",
     );
+    let stderr = "";
+    await runTsGuests(
+      [file],
+      { trace: "hypercalls,events" },
+      { stdout: () => {}, stderr: (t) => (stderr += t) },
+    );
+    expect(stderr).toMatch(/^\[\d+\] d0 console_io\(0x0, 0x14, 0x4000, 0x0, 0x0\) = 0$/m);
+    expect(stderr).toMatch(/^\[\d+\] d0 console_io\(0x0, 0x4, 0x4000, 0x0, 0x0\) = 0$/m);
+    await expect(
+      runTsGuests([file], { trace: "bogus" }, { stdout: () => {}, stderr: () => {} }),
+    ).rejects.toThrow(/unknown trace "bogus": use hypercalls, events/);
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * `pvkit run-ts [--arch x86|mips] [--pages N] [--max-cycles N] [--stats] guest.js [guest2.js …]`:
+ * `pvkit run-ts [--arch x86|mips] [--pages N] [--max-cycles N] [--stats] [--trace hypercalls,events]
+ * guest.js [guest2.js …]`:
  * runs TypeScript guests (modules whose default export is a TsGuest object or a class with a
  * `main(ctx)` method) as domains on one hypervisor. With several guests each console line is
  * prefixed with its domain's name. The first guest is domain 0 (privileged).
@@ -12,7 +13,7 @@ import { basename, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import type { TsGuest } from "../../hypercalls/index.js";
-import { Hypervisor, type RunnerGuest, runDomains } from "../../hypervisor/index.js";
+import { Hypervisor, type RunnerGuest, runDomains, startTraces } from "../../hypervisor/index.js";
 import type { Arch } from "../../machine/index.js";
 
 export interface RunTsOptions {
@@ -20,6 +21,8 @@ export interface RunTsOptions {
   pages?: string | number;
   maxCycles?: string | number;
   stats?: boolean;
+  /** Comma-separated trace kinds (hypercalls, events), printed on stderr. */
+  trace?: string;
 }
 
 function isGuest(x: unknown): x is TsGuest {
@@ -60,7 +63,15 @@ export async function runTsGuests(
     guests.push({ name, arch, pages, guest });
   }
   const hv = new Hypervisor();
+  const kinds = opts.trace
+    ? opts.trace
+        .split(",")
+        .map((k) => k.trim())
+        .filter((k) => k.length > 0)
+    : [];
+  const stopTraces = startTraces(hv, kinds, (line) => io.stderr(`${line}\n`));
   const result = await runDomains(hv, guests, { out: (l) => io.stdout(`${l}\n`), maxCycles });
+  stopTraces();
   for (const d of result.domains) {
     if (d.state === "crashed")
       io.stderr(`pvkit: domain ${d.domid} (${d.name}) crashed: ${d.diagnostic ?? "no diagnostic"}\n`);
@@ -81,6 +92,7 @@ export function registerRunTs(program: Command): void {
     .option("--pages <n>", "pseudo-physical pages per domain", "64")
     .option("--max-cycles <n>", "stop after this many simulated cycles")
     .option("--stats", "print per-domain statistics as JSON lines on stderr")
+    .option("--trace <kinds>", "trace on stderr: hypercalls,events")
     .action(async (files: string[], opts: RunTsOptions) => {
       process.exitCode = await runTsGuests(files, opts, {
         stdout: (t) => process.stdout.write(t),
