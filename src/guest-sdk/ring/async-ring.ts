@@ -204,6 +204,13 @@ export class AsyncBackRing<Req, Rsp> {
     readonly ring: BackRing<Req, Rsp>,
     private readonly notify: () => void,
     private readonly mode: FlushMode = "microtask",
+    /**
+     * Optional poll before sleeping: after answering a drain, the back end awaits this (e.g. a
+     * SCHEDOP_yield) and looks for new requests once more *before* re-arming req_event. A front
+     * end that refills the ring meanwhile needs no notification — the "poll a little before
+     * sleeping" of NAPI-style drivers. Without it the drain is fully synchronous.
+     */
+    private readonly poll: (() => Promise<unknown>) | null = null,
   ) {}
 
   /**
@@ -215,37 +222,77 @@ export class AsyncBackRing<Req, Rsp> {
     if (this.closed || this.draining) return;
     this.draining = true;
     const before = this.counters.consumed;
+    if (this.poll) {
+      void this.drainPolling(before);
+      return;
+    }
     try {
       for (;;) {
-        while (this.ring.unconsumedRequests() > 0) {
-          const req = this.ring.takeRequest();
-          this.counters.consumed++;
-          this.subject.next(req);
-          if (this.closed) return;
-        }
+        if (!this.takeAll()) return;
         if (this.unpublished > 0) this.flush();
         if (!this.ring.finalCheckForRequests()) break;
       }
     } catch (err) {
-      if (err instanceof RingProtocolError) {
-        this.closed = true;
-        this.subject.error(err);
-        return;
-      }
-      throw err;
+      this.fail(err);
     } finally {
-      this.draining = false;
-      const took = this.counters.consumed - before;
-      if (took > 0) {
-        ringTrace?.({
-          side: "backend",
-          what: "drain",
-          count: took,
-          notified: false,
-          prod: this.ring.rspProdPvt,
-          cons: this.ring.reqCons,
-        });
+      this.endDrain(before);
+    }
+  }
+
+  private async drainPolling(before: number): Promise<void> {
+    try {
+      let polled = false;
+      for (;;) {
+        if (!this.takeAll()) return;
+        if (this.unpublished > 0) this.flush();
+        if (!polled) {
+          polled = true;
+          await this.poll!();
+          if (this.closed) return;
+          continue;
+        }
+        if (!this.ring.finalCheckForRequests()) break;
+        polled = false;
       }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.endDrain(before);
+    }
+  }
+
+  /** Emits every waiting request; false if the stream was shut down meanwhile. */
+  private takeAll(): boolean {
+    while (this.ring.unconsumedRequests() > 0) {
+      const req = this.ring.takeRequest();
+      this.counters.consumed++;
+      this.subject.next(req);
+      if (this.closed) return false;
+    }
+    return true;
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof RingProtocolError) {
+      this.closed = true;
+      this.subject.error(err);
+      return;
+    }
+    throw err;
+  }
+
+  private endDrain(before: number): void {
+    this.draining = false;
+    const took = this.counters.consumed - before;
+    if (took > 0) {
+      ringTrace?.({
+        side: "backend",
+        what: "drain",
+        count: took,
+        notified: false,
+        prod: this.ring.rspProdPvt,
+        cons: this.ring.reqCons,
+      });
     }
   }
 

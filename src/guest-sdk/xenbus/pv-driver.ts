@@ -235,6 +235,8 @@ export class RingBackend<Req, Rsp> extends PvBackend {
     /** Called with the ring once connected, before the first request is taken. */
     private readonly serve: (ring: AsyncBackRing<Req, Rsp>) => void,
     readonly flushMode: FlushMode = "microtask",
+    /** Yield once before sleeping so a busy front end can refill without notifying (see AsyncBackRing). */
+    readonly pollBeforeSleep = true,
   ) {
     super(env, type, frontendId, devid);
   }
@@ -251,7 +253,12 @@ export class RingBackend<Req, Rsp> extends PvBackend {
       port,
     );
     const ch = this.channel;
-    this.ring = new AsyncBackRing(back, () => ch.notify(), this.flushMode);
+    this.ring = new AsyncBackRing(
+      back,
+      () => ch.notify(),
+      this.flushMode,
+      this.pollBeforeSleep ? () => this.env.hypercalls.schedYield() : null,
+    );
     const ring = this.ring;
     this.serve(ring);
     ch.events$.subscribe(() => ring.onNotification());

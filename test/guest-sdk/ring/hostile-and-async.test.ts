@@ -170,4 +170,39 @@ describe("async layer", () => {
     void fe.request({ id: 5, value: 0 });
     await expect(fe.request({ id: 5, value: 0 })).rejects.toThrow(/already in flight/);
   });
+
+  it("a back end that polls before sleeping takes a refill without a notification", async () => {
+    const page = new LocalSharedPage();
+    const front = new FrontRing<TReq, TRsp>(page, reqCodec(8), rspCodec(8));
+    let polls = 0;
+    let backNotified = 0;
+    const be = new AsyncBackRing(
+      new BackRing<TReq, TRsp>(page, reqCodec(8), rspCodec(8)),
+      () => {},
+      "manual",
+      async () => {
+        polls++;
+        if (polls === 1) {
+          // The front end refills while the back end is polling: req_event is not re-armed yet.
+          front.writeRequest({ id: 2, value: 2 });
+          if (front.pushRequestsAndCheckNotify()) backNotified++;
+        }
+      },
+    );
+    const seen: number[] = [];
+    be.requests$.subscribe((r) => {
+      seen.push(r.id);
+      be.respond({ id: r.id, result: 0 });
+    });
+    front.writeRequest({ id: 1, value: 1 });
+    expect(front.pushRequestsAndCheckNotify()).toBe(true); // the first push wakes it
+    be.onNotification();
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(seen).toEqual([1, 2]);
+    expect(backNotified).toBe(0);
+    expect(polls).toBe(1); // one poll per drain, then the final check re-arms
+    // Asleep now: the next push notifies again.
+    front.writeRequest({ id: 3, value: 3 });
+    expect(front.pushRequestsAndCheckNotify()).toBe(true);
+  });
 });
