@@ -16,7 +16,7 @@
 import type { SimClock } from "../clock.js";
 import { type CostName, CostTable } from "../cost.js";
 import { StopReason, type StopSignal } from "../cpu.js";
-import type { PhysicalMemory } from "../memory.js";
+import type { AccessOracle, PhysicalMemory } from "../memory.js";
 import {
   type BlockInsn,
   buildInterpreter,
@@ -153,6 +153,7 @@ export class MipsCpu {
   private fetchKey = 0;
   private intrReady = false;
   private tlbMissRefill = false;
+  private oracleSeen: AccessOracle | null = null;
   private xCode = 0;
 
   /** Read/write translation caches for compiled code: tag = virtual page, base = physical page address. */
@@ -248,6 +249,11 @@ export class MipsCpu {
     let budget = maxInstructions;
     this.trapped = false;
     this.idle = false;
+    if (this.memory.oracle !== this.oracleSeen) {
+      // Fast paths bypass the ownership oracle: drop cached translations so accesses reach it.
+      this.oracleSeen = this.memory.oracle;
+      this.flushTranslations();
+    }
     while (budget > 0) {
       if (clk.cycles >= clk.nextDeadline) clk.runDue();
       if (stop.requested) return StopReason.Exit;
@@ -686,6 +692,15 @@ export class MipsCpu {
 
   // ---------------------------------------------------------------------------------------------
   // Translation and block caches
+
+  /**
+   * Call after editing CP0 fields directly (e.g. `cp0.status = …` from a monitor): recomputes the
+   * privilege mode, CP0 usability, ASID and interrupt readiness and drops stale translations.
+   * (`cp0.write`, MTC0 and the TLB methods do this themselves.)
+   */
+  refreshState(): void {
+    this.updateState();
+  }
 
   /** Recomputes mode-derived state after any change to Status, EntryHi.ASID or the interrupt lines. */
   private updateState(): void {

@@ -223,6 +223,21 @@ describe.each(PATHS)("MIPS exceptions ($name)", ({ jit }) => {
     expect(r.m.cpu.cp0.epc).toBe(0);
   });
 
+  it("intercepts interrupts for a monitor at the next instruction", () => {
+    const r = runKernel((a) => a.addiu("t0", "zero", 0x200).mtc0("t0", 13).addiu("s0", "zero", 1), {
+      jit,
+      status: Status.IE | (1 << 9),
+      setup: (m) => {
+        m.cpu.interceptExceptions = true;
+      },
+    });
+    expect(r.why).toBe(StopReason.Trap);
+    expect(r.m.cpu.trap.excCode).toBe(ExcCode.Int);
+    expect(r.m.cpu.trap.pc).toBe(at(2));
+    expect(r.m.cpu.gpr[16]).toBe(0);
+    expect(r.m.cpu.cp0.status & Status.EXL).toBe(0);
+  });
+
   it("takes software interrupts only when IE, IM and not EXL/ERL allow", () => {
     // IP0 set with IM0 = 1, IE = 1 → interrupt after the MTC0, at the general vector.
     const ie = Status.IE | (1 << 8);
