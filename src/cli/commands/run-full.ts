@@ -13,6 +13,7 @@ import { disco } from "../../full-virt/index.js";
 import { ShutdownReason } from "../../hypercalls/index.js";
 import { type Domain, Hypervisor, hypercallFromRegisters } from "../../hypervisor/index.js";
 import {
+  archOfElf,
   type CostName,
   CostTable,
   costTableHash,
@@ -271,4 +272,22 @@ export function formatFullStats(res: FullVirtResult): string {
   }
   parts.push(`  machine: ${res.cycles} cycles, wall time ${(res.wallMs / 1000).toFixed(3)} s`);
   return `${parts.join("\n")}\n`;
+}
+
+/** `pvkit run --mode …` / several guests: MIPS only; console to stdout, diagnostics to stderr. */
+export async function runMipsCli(
+  files: readonly string[],
+  opts: { arch?: string; mode?: string; stats?: boolean; ramMib?: string | number; input?: string },
+): Promise<number> {
+  for (const f of files) {
+    const arch = opts.arch ?? archOfElf(new Uint8Array(readFileSync(f)));
+    if (arch !== "mips")
+      throw new Error(
+        `${f}: --mode and several guests are for MIPS guests (this is ${arch ?? "not an ELF"})`,
+      );
+  }
+  return runMipsMode(files, opts, {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+  });
 }

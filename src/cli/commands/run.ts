@@ -18,6 +18,7 @@ import {
   type GuestBoard,
   StopReason,
 } from "../../machine/index.js";
+import { runMipsCli } from "./run-full.js";
 
 /** Exit statuses of `pvkit run` besides the guest's own. */
 export const RunExit = { LoadError: 1, InstructionLimit: 124, BoardStop: 125 } as const;
@@ -171,7 +172,11 @@ export function registerRun(program: Command): void {
   program
     .command("run")
     .description("Run a guest ELF on the simulated board of its architecture (guest console on stdout)")
-    .argument("<guest>", "guest ELF file (e.g. samples/guests/mips/hello.elf)")
+    .argument("<guest...>", "guest ELF file(s) (e.g. samples/guests/mips/hello.elf); several: MIPS domains")
+    .option(
+      "--mode <mode>",
+      "MIPS: native (own board each) or full (Disco domains on one CPU); see run-full.ts",
+    )
     .option("--arch <arch>", "mips or x86 (default: from the ELF's e_machine)")
     .option("--max-instructions <n>", "stop after N guest instructions (exit status 124)")
     .option("--stats", "print instructions, cycles, exceptions by cause and device counters on stderr")
@@ -182,12 +187,15 @@ export function registerRun(program: Command): void {
       "after",
       "\nExit status: the guest's exit-port value (low 8 bits); 124 at --max-instructions;\n125 when the board stops the guest (unhandled exception, exception loop, idle forever).",
     )
-    .action(async (guest: string, opts: RunOptions) => {
-      process.exitCode = await runGuest(guest, opts, {
-        stdout: (d) => process.stdout.write(d),
-        stderr: (t) => process.stderr.write(t),
-        readStdin: () => new Uint8Array(readFileSync(0)),
-        yieldToHost: () => new Promise((resolve) => setImmediate(resolve)),
-      });
+    .action(async (guests: string[], opts: RunOptions & { mode?: string }) => {
+      const several = opts.mode !== undefined || guests.length > 1;
+      process.exitCode = several
+        ? await runMipsCli(guests, opts)
+        : await runGuest(guests[0]!, opts, {
+            stdout: (d) => process.stdout.write(d),
+            stderr: (t) => process.stderr.write(t),
+            readStdin: () => new Uint8Array(readFileSync(0)),
+            yieldToHost: () => new Promise((resolve) => setImmediate(resolve)),
+          });
     });
 }
