@@ -15,6 +15,7 @@
  * templates here only choose which helper to call with which constants.
  */
 import { type DecodedInstruction, decodeInstruction } from "./disasm.js";
+import { OSZAPC } from "./flags.js";
 
 /** Longest block, in instructions; the CPU interprets when fewer remain in its budget. */
 export const MAX_BLOCK = 48;
@@ -76,6 +77,30 @@ function generic(d: DecodedInstruction, next: number): string {
   return s.join(" ");
 }
 
+/**
+ * A 32-bit ALU operation (group-1 order: add or adc sbb and sub xor cmp) on expressions `a` and
+ * `b`, storing into `dst` unless it is a compare. ADD/SUB/logic call the lazy-flag recorders
+ * directly; ADC/SBB go through the interpreter's `alu` (they read CF).
+ */
+function aluCode(aop: number, dst: string | null, a: string, b: string): string {
+  const store = dst !== null && aop !== 7 ? `${dst} = v; ` : "";
+  switch (aop) {
+    case 0:
+      return `{ const a = ${a}, b = ${b}; const v = (a + b) | 0; c.setAdd(31, a, b, v, ${OSZAPC}); ${store}}`;
+    case 5:
+    case 7:
+      return `{ const a = ${a}, b = ${b}; const v = (a - b) | 0; c.setSub(31, a, b, v); ${store}}`;
+    case 1:
+      return `{ const v = ${a} | ${b}; c.setLogic(31, v); ${store}}`;
+    case 4:
+      return `{ const v = ${a} & ${b}; c.setLogic(31, v); ${store}}`;
+    case 6:
+      return `{ const v = ${a} ^ ${b}; c.setLogic(31, v); ${store}}`;
+    default:
+      return `{ const v = c.alu(${aop}, 4, ${a}, ${b}); ${store}}`;
+  }
+}
+
 /** Specialised code for the hot 32-bit forms, or null to use the generic path. */
 function special(d: DecodedInstruction, i: number, next: number): string | null {
   if (d.operandSize !== 4 || d.addressSize !== 4 || d.repPrefix !== 0) return null;
@@ -115,12 +140,11 @@ function special(d: DecodedInstruction, i: number, next: number): string | null 
     case 0x81:
     case 0x83: {
       if (mem) return null;
-      const aop = m!.reg;
-      return `${aop !== 7 ? `r[${m!.rm}] = ` : ""}c.alu(${aop}, 4, r[${m!.rm}], ${imm | 0});`;
+      return aluCode(m!.reg, `r[${m!.rm}]`, `r[${m!.rm}]`, String(imm | 0));
     }
     case 0x85:
       if (mem) return null;
-      return `c.alu(4, 4, r[${m!.rm}], r[${m!.reg}]);`;
+      return aluCode(4, null, `r[${m!.rm}]`, `r[${m!.reg}]`);
     case 0x89:
       if (!mem) return `r[${m!.rm}] = r[${m!.reg}];`;
       return `c.wr32(${seg}, ${ea}, r[${m!.reg}]); ${fail}`;

@@ -191,11 +191,13 @@ const RECENT = 64;
 type BlockFn = (cpu: X86Cpu, regs: Int32Array) => number;
 interface CodeBlock {
   fn: BlockFn;
+  eip: number;
   phys: number;
   page: number;
   valid: boolean;
 }
 const noBlock: BlockFn = () => 0;
+const BLOCK_CACHE_MASK = 4095;
 
 export class X86Cpu {
   /** General registers in encoding order: EAX ECX EDX EBX ESP EBP ESI EDI. */
@@ -303,6 +305,8 @@ export class X86Cpu {
   /** Blocks by EIP; each remembers the physical address it was compiled from. */
   private readonly blocks = new Map<number, CodeBlock>();
   private readonly pageBlocks = new Map<number, CodeBlock[]>();
+  /** Direct-mapped front of `blocks`, indexed by a hash of EIP. */
+  private readonly blockCache = new Array<CodeBlock | undefined>(BLOCK_CACHE_MASK + 1).fill(undefined);
   /** Set by the watch handler when a store hits a page holding compiled code; compiled blocks read it. */
   codeDirty = false;
   /** CS is base 0, limit 4 GiB, 32-bit: the condition for running compiled blocks. */
@@ -560,7 +564,12 @@ export class X86Cpu {
     if ((e & mask) !== mask) return null; // let the interpreter walk the page tables
     const phys = ((e & ~0xfff) | (eip & 0xfff)) >>> 0;
     if (phys >= this.memSize) return null;
-    const b = this.blocks.get(eip);
+    const slot = (eip ^ (eip >>> 11)) & BLOCK_CACHE_MASK;
+    let b = this.blockCache[slot];
+    if (b === undefined || b.eip !== eip) {
+      b = this.blocks.get(eip);
+      if (b !== undefined) this.blockCache[slot] = b;
+    }
     if (b !== undefined && b.phys === phys && b.valid) return b.fn === noBlock ? null : b.fn;
     return this.compileAt(eip, phys);
   }
@@ -571,8 +580,9 @@ export class X86Cpu {
     const page = phys >>> 12;
     // The block compiler's output comes from our own templates over decoded guest code (no guest strings).
     const fn = src === null ? null : (new Function("c", "r", src.body) as BlockFn);
-    const block: CodeBlock = { fn: fn ?? noBlock, phys, page, valid: true };
+    const block: CodeBlock = { fn: fn ?? noBlock, eip, phys, page, valid: true };
     this.blocks.set(eip, block);
+    this.blockCache[(eip ^ (eip >>> 11)) & BLOCK_CACHE_MASK] = block;
     let list = this.pageBlocks.get(page);
     if (list === undefined) {
       list = [];
@@ -602,6 +612,7 @@ export class X86Cpu {
     }
     this.pageBlocks.clear();
     this.blocks.clear();
+    this.blockCache.fill(undefined);
   }
 
   // =====================================================================================
@@ -706,33 +717,58 @@ export class X86Cpu {
     }
   }
 
+  private getZF(): boolean {
+    const lf = this.lf;
+    return (lf.lazy & ZF) !== 0 ? lf.res << (31 - lf.sizeBit) === 0 : (this.flags & ZF) !== 0;
+  }
+  private getSF(): boolean {
+    const lf = this.lf;
+    return (lf.lazy & SF) !== 0 ? ((lf.res >>> lf.sizeBit) & 1) !== 0 : (this.flags & SF) !== 0;
+  }
+  private getOF(): boolean {
+    const lf = this.lf;
+    return (lf.lazy & OF) !== 0
+      ? (((lf.a ^ lf.sum) & (lf.b ^ lf.sum)) >>> lf.sizeBit) & 1
+        ? true
+        : false
+      : (this.flags & OF) !== 0;
+  }
+  private getCFb(): boolean {
+    const lf = this.lf;
+    return (lf.lazy & CF) !== 0
+      ? ((lf.a ^ ((lf.a ^ lf.b) & (lf.b ^ lf.sum))) >>> lf.sizeBit) & 1
+        ? true
+        : false
+      : (this.flags & CF) !== 0;
+  }
+
+  /** Evaluates condition code `c` (SDM Vol. 1 Table B-1), deriving only the flags it needs. */
   private cond(c: number): boolean {
     let r: boolean;
-    const f = this.lf.lazy !== 0 ? this.lf.materialize(this.flags) : this.flags;
     switch (c >> 1) {
       case 0:
-        r = (f & OF) !== 0;
+        r = this.getOF();
         break;
       case 1:
-        r = (f & CF) !== 0;
+        r = this.getCFb();
         break;
       case 2:
-        r = (f & ZF) !== 0;
+        r = this.getZF();
         break;
       case 3:
-        r = (f & (CF | ZF)) !== 0;
+        r = this.getCFb() || this.getZF();
         break;
       case 4:
-        r = (f & SF) !== 0;
+        r = this.getSF();
         break;
       case 5:
-        r = (f & PF) !== 0;
+        r = ((this.lf.lazy !== 0 ? this.lf.materialize(this.flags) : this.flags) & PF) !== 0;
         break;
       case 6:
-        r = ((f & SF) !== 0) !== ((f & OF) !== 0);
+        r = this.getSF() !== this.getOF();
         break;
       default:
-        r = (f & ZF) !== 0 || ((f & SF) !== 0) !== ((f & OF) !== 0);
+        r = this.getZF() || this.getSF() !== this.getOF();
         break;
     }
     return (c & 1) !== 0 ? !r : r;
@@ -741,7 +777,10 @@ export class X86Cpu {
   /** Records an addition a + b (+ carry) = sum for lazy OSZAPC. */
   private setAdd(sizeBit: number, a: number, b: number, sum: number, lazy: number): void {
     const lf = this.lf;
-    if ((lf.lazy & ~lazy) !== 0) this.flags = lf.materialize(this.flags);
+    // INC/DEC keep CF: fold a still-lazy CF into the materialised flags first.
+    if ((lf.lazy & ~lazy) !== 0) {
+      this.flags = (this.flags & ~CF) | (this.getCFb() ? CF : 0);
+    }
     lf.lazy = lazy;
     lf.a = a;
     lf.b = b;
@@ -768,6 +807,12 @@ export class X86Cpu {
     lf.lazy = SZP;
     lf.res = r;
     lf.sizeBit = sizeBit;
+  }
+
+  /** Sets CF and OF explicitly; the other lazy flags stay lazy (rotates). */
+  private setCfOf(cf: number, of: number): void {
+    this.lf.lazy &= ~(CF | OF);
+    this.flags = (this.flags & ~(CF | OF)) | cf | (of ? OF : 0);
   }
 
   /** Sets CF/OF/AF explicitly and SF/ZF/PF from `r` (shifts, multiplies). */
@@ -2240,8 +2285,7 @@ export class X86Cpu {
         r = n === 0 ? x : ((x << n) | (x >>> (bits - n))) & mask;
         cf = r & 1;
         of = ((r >>> sb) & 1) ^ cf;
-        this.syncFlags();
-        this.flags = (this.flags & ~(CF | OF)) | cf | (of ? OF : 0);
+        this.setCfOf(cf, of);
         return r;
       }
       case 1: {
@@ -2250,8 +2294,7 @@ export class X86Cpu {
         r = n === 0 ? x : ((x >>> n) | (x << (bits - n))) & mask;
         cf = (r >>> sb) & 1;
         of = cf ^ ((r >>> (sb - 1)) & 1);
-        this.syncFlags();
-        this.flags = (this.flags & ~(CF | OF)) | cf | (of ? OF : 0);
+        this.setCfOf(cf, of);
         return r;
       }
       case 2:
