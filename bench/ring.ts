@@ -69,9 +69,11 @@ async function grantCopy(bytes: number, count: number) {
       name: "copier",
       main: async (ctx) => {
         const env = await createPvEnv(ctx);
-        let ref: string | undefined;
-        while ((ref = await env.store.tryRead("/shared/ref")) === undefined)
+        let ref = await env.store.tryRead("/shared/ref");
+        while (ref === undefined) {
           await env.hypercalls.schedYield();
+          ref = await env.store.tryRead("/shared/ref");
+        }
         dstPfn = ctx.allocPage();
         const t0 = performance.now();
         const c0 = ctx.now();
