@@ -2,8 +2,8 @@
  * Random MIPS32 Release 1 instruction sequences for the differential harness
  * (samples/guests/mips/harness), restricted to behaviour the architecture defines
  * (MIPS32 Architecture for Programmers Vol. II, MD00086, "Restrictions" of each instruction):
- *  - no branch or jump in a delay slot, and no instruction that can fault there (EPC would name
- *    the branch and the harness's resume-at-EPC+4 would loop);
+ *  - no branch or jump in a delay slot (UNPREDICTABLE); a delay-slot instruction may fault
+ *    (the harness handler sees Cause.BD and resumes at the case's epilogue);
  *  - forward branches only, to unit boundaries inside the case (never into the middle of an
  *    LL..SC pair or a guarded divide);
  *  - JALR with rd != rs; BLTZAL/BGEZAL(L) with rs != $31; CLZ/CLO with rt == rd;
@@ -31,6 +31,8 @@ export const BLOCK_SIZE = 512;
 const RECORD_OFF = 256;
 const REGS_OFF = 272;
 export const BLOCK_WORDS = 256 / 4 + 4 + 34;
+/** Words before a case's sequence: block/record/epilogue (6), HI/LO (6), 29 registers (58). */
+const PROLOGUE_WORDS = 70;
 
 // ---- encoders ----
 const r = (rs: number, rt: number, rd: number, sa: number, funct: number) =>
@@ -305,7 +307,11 @@ const slotArb: fc.Arbitrary<Slot> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .tuple(branchSpec(), safeUnit(), fc.nat({ max: 4 }))
+      .tuple(
+        branchSpec(),
+        fc.oneof({ weight: 3, arbitrary: safeUnit() }, { weight: 1, arbitrary: faultingUnit() }),
+        fc.nat({ max: 4 }),
+      )
       .map(([spec, delay, skip]) => ({ kind: "branch" as const, spec, delay, skip })),
   },
   // HI/LO units are chosen later (their legality depends on what ran before).
@@ -387,8 +393,12 @@ export function assembleBatch(
   cases.forEach((c, n) => {
     const block = (blocksBase + n * BLOCK_SIZE) >>> 0;
     blocks.set(c.scratch, n * BLOCK_SIZE);
-    // Prologue: $28 = block, $27 = exception record, HI/LO, then every other register.
+    // Prologue: $28 = block, $27 = exception record, the epilogue's address where the harness
+    // handler finds it (the $0 slot of the dump), HI/LO, then every other register.
+    const seqWords = c.units.reduce((a, u) => a + u.items.length, 0);
+    const epilogue = codeBase + (out.length + PROLOGUE_WORDS + seqWords) * 4;
     out.push(lui(BASE_REG, block), ori(BASE_REG, BASE_REG, block), i(9, BASE_REG, 27, RECORD_OFF));
+    out.push(lui(1, epilogue), ori(1, 1, epilogue), sw(1, REGS_OFF, BASE_REG));
     out.push(lui(1, c.hi), ori(1, 1, c.hi), r(1, 0, 0, 0, 17)); // mthi
     out.push(lui(1, c.lo), ori(1, 1, c.lo), r(1, 0, 0, 0, 19)); // mtlo
     for (let k = 1; k < 32; k++) {
@@ -397,6 +407,7 @@ export function assembleBatch(
     }
     // Sequence: unit addresses first, then encode with resolved targets.
     const start = codeBase + out.length * 4;
+    if (start + seqWords * 4 !== epilogue) throw new Error("prologue length changed: update PROLOGUE_WORDS");
     caseStarts.push(start);
     const unitAddr: number[] = [];
     let a = start;

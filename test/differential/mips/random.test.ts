@@ -66,6 +66,34 @@ describe("the differential harness on pvkit alone", () => {
   });
 });
 
+describe("the differential harness: a fault in a delay slot", () => {
+  it("records Cause.BD and EPC = the branch, and resumes at the epilogue", () => {
+    const c: RandomCase = {
+      regs: Array.from({ length: 32 }, (_, k) => (k === 2 ? 0x7fffffff : k)),
+      hi: 0,
+      lo: 0,
+      scratch: new Array(256).fill(0),
+      hiloUndefined: false,
+      units: [
+        { items: [{ w: 0x24010005 }], text: "addiu $1,$0,5" },
+        { items: [{ branch: 0x10000000, target: 4 }], text: "beq $0,$0 -> end" },
+        { items: [{ w: 0x00411820 }], text: "add $3,$2,$1 (overflows, in the delay slot)" },
+        { items: [{ w: 0x24040009 }], text: "addiu $4,$0,9 (skipped)" },
+      ],
+    };
+    const { bytes, batch } = patchHarness([c]);
+    const r = runPvkitMips(bytes, HARNESS_ELF, 10_000_000);
+    expect(r.stop, r.diagnostic).toBe(StopReason.Exit);
+    const w = parseCaseLines(r.output).get(0)!;
+    expect(w[64]).toBe(1);
+    expect(w[65]).toBe((12 << 2) | 1); // Ov, BD
+    expect(w[66]).toBe(batch.caseStarts[0]! + 4); // EPC = the beq
+    expect(w[68 + 1]).toBe(5);
+    expect(w[68 + 3]).toBe(3);
+    expect(w[68 + 4]).toBe(4);
+  });
+});
+
 describe.skipIf(!hasQemuMips)(
   "random R1 sequences: pvkit matches qemu-system-mipsel -M mipssim register for register",
   () => {

@@ -7,8 +7,9 @@
  * $27 (k1) to the exception record, loads every other register, runs a random sequence, stores
  * all registers and HI/LO into the block, and falls through to the next case; the last one
  * jumps to test_return. Exceptions go to general_exception below (Status.BEV = 0), which
- * records the cause and resumes after the faulting instruction (the test never places one in
- * a delay slot).
+ * records them and resumes after the faulting instruction — or, for a fault in a branch delay
+ * slot (Cause.BD), at the case's epilogue, whose address the prologue leaves in the first
+ * word of the register dump (block + 272, overwritten by the dump of $0).
  */
         .file   "harness.S"  /* a fixed name, not the temporary object's: reproducible builds */
         .set    noreorder
@@ -33,9 +34,19 @@ general_exception:
         nop
         mfc0    $26, $8                 /* record[3] = BadVAddr, for address errors only */
         sw      $26, 12($27)
-1:      mfc0    $26, $14                /* resume after the faulting instruction */
+1:      mfc0    $26, $13                /* Cause.BD: the fault was in a delay slot */
+        srl     $26, $26, 31
+        beqz    $26, 2f
+        nop
+        lw      $26, 4($27)             /* record[1] |= 1 marks BD */
+        ori     $26, $26, 1
+        sw      $26, 4($27)
+        lw      $26, 16($27)            /* resume at the case's epilogue */
+        b       3f
+        nop
+2:      mfc0    $26, $14                /* resume after the faulting instruction */
         addiu   $26, $26, 4
-        mtc0    $26, $14
+3:      mtc0    $26, $14
         nop
         nop
         eret
