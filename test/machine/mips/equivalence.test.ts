@@ -121,7 +121,9 @@ function build(items: Item[], seeds: number[]): (m: TestMachine) => void {
   return (m) => {
     const a = newAsm(BASE);
     a.li("k1", 0xbfd00000).li("s7", DATA);
-    REGS.forEach((r, i) => a.li(r, seeds[i]! >>> 0));
+    REGS.forEach((r, i) => {
+      a.li(r, seeds[i]! >>> 0);
+    });
     items.forEach((it, i) => {
       a.label(`i${i}`);
       if (it.kind === "insn") a.op(it.insn.name, it.insn.args);
