@@ -728,17 +728,13 @@ export class X86Cpu {
   private getOF(): boolean {
     const lf = this.lf;
     return (lf.lazy & OF) !== 0
-      ? (((lf.a ^ lf.sum) & (lf.b ^ lf.sum)) >>> lf.sizeBit) & 1
-        ? true
-        : false
+      ? !!((((lf.a ^ lf.sum) & (lf.b ^ lf.sum)) >>> lf.sizeBit) & 1)
       : (this.flags & OF) !== 0;
   }
   private getCFb(): boolean {
     const lf = this.lf;
     return (lf.lazy & CF) !== 0
-      ? ((lf.a ^ ((lf.a ^ lf.b) & (lf.b ^ lf.sum))) >>> lf.sizeBit) & 1
-        ? true
-        : false
+      ? !!(((lf.a ^ ((lf.a ^ lf.b) & (lf.b ^ lf.sum))) >>> lf.sizeBit) & 1)
       : (this.flags & CF) !== 0;
   }
 
