@@ -5,7 +5,7 @@ import { runEcho } from "../../samples/ts-guests/echo/run-echo.js";
 describe("echo sample (two TS domains)", () => {
   it("connects through XenBus, echoes every message, closes cleanly and leaks nothing", async () => {
     const msgs = Array.from({ length: 40 }, (_, i) => `message ${i}`);
-    const r = await runEcho(msgs, 16);
+    const r = await runEcho(msgs, 16, undefined, { oracle: true });
     expect(r.end).toBe("all-halted");
     expect(r.front.domain.state).toBe("shutdown");
     expect(r.back.domain.state).toBe("shutdown");
@@ -22,6 +22,8 @@ describe("echo sample (two TS domains)", () => {
     expect(r.hv.machineMemory.freePages).toBe(free + 64);
     expect(r.pv.store.hostDirectory("/local/domain")).toEqual([]);
     expect(r.hv.dispatcher.handlerFaults).toBe(0);
+    // The isolation oracle saw every guest access: grant-mapped pages were the only foreign ones touched.
+    expect(r.hv.oracleViolations).toEqual([]);
     // Batching: 40 requests in batches of 16 need far fewer than 40 ring notifications.
     const c = r.frontGuest.front!.ring!.counters;
     expect(c.produced).toBe(40);

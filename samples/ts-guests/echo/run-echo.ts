@@ -15,8 +15,10 @@ export async function runEcho(
   batch = 8,
   /** Called with the machine before the guests start (tracing, extra store entries). */
   before?: (hv: Hypervisor, pv: PvCore) => void,
+  /** `oracle`: check every guest access against page ownership (test mode). */
+  opts: { oracle?: boolean } = {},
 ) {
-  const hv = new Hypervisor({ memory: new PhysicalMemory(4 << 20) });
+  const hv = new Hypervisor({ memory: new PhysicalMemory(4 << 20), oracle: opts.oracle ?? false });
   const pv = installPvCore(hv);
   const backGuest = new EchoBackGuest(1);
   const frontGuest = new EchoFrontGuest(messages, batch);
