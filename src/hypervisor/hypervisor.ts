@@ -69,6 +69,13 @@ export interface CreateDomainOptions {
    * installs `domain.addressTranslator`; start_info then carries machine frames.
    */
   readonly autoTranslated?: boolean;
+  /**
+   * A PV domain (default true) boots with start_info in pfn 0, shared_info in pfn 1 and console
+   * and store ports bound to the hypervisor. A fully virtualized domain (false: Disco, the x86
+   * monitor) gets none of these: its pages are plain zeroed RAM, it has no shared_info (event
+   * bits and vcpu time are never written into its memory) and `pages` may be any number ≥ 1.
+   */
+  readonly paravirtualized?: boolean;
 }
 
 /** Lifecycle notifications (for the runner, the toolstack and tests). */
@@ -144,8 +151,12 @@ export class Hypervisor {
     const layouts: AbiLayouts = Layouts[arch];
     const pages = opts.pages;
     const maxPages = opts.maxPages ?? pages;
-    if (!Number.isInteger(pages) || pages < BootPfn.firstFree || maxPages < pages) {
-      throw new HypervisorError(`a domain needs at least ${BootPfn.firstFree} pages and maxPages ≥ pages`);
+    const pv = opts.paravirtualized ?? true;
+    const minPages = pv ? BootPfn.firstFree : 1;
+    if (!Number.isInteger(pages) || pages < minPages || maxPages < pages) {
+      throw new HypervisorError(
+        `a ${pv ? "PV " : ""}domain needs at least ${minPages} pages and maxPages ≥ pages`,
+      );
     }
     if (pages > this.machineMemory.freePages) {
       throw new HypervisorError(
@@ -176,13 +187,15 @@ export class Hypervisor {
       domain.p2m.set(pfn, mfn);
       this.machineMemory.setPfn(mfn, pfn);
     }
-    domain.sharedInfoMfn = domain.p2m.lookup(BootPfn.sharedInfo);
     this.domains.set(domid, domain);
     this.statsSubjects.set(domid, new BehaviorSubject(stats.snapshot(domid, name, this.clock.cycles)));
-    domain.consoleEvtchn = this.events.bindXen(domain, () => this.drainConsoleRing(domain));
-    domain.storeEvtchn = this.events.bindXen(domain, () => this.storeHandler?.(domain));
-    this.writeStartInfo(domain, opts.cmdline ?? "");
-    this.updateTime(domain);
+    if (pv) {
+      domain.sharedInfoMfn = domain.p2m.lookup(BootPfn.sharedInfo);
+      domain.consoleEvtchn = this.events.bindXen(domain, () => this.drainConsoleRing(domain));
+      domain.storeEvtchn = this.events.bindXen(domain, () => this.storeHandler?.(domain));
+      this.writeStartInfo(domain, opts.cmdline ?? "");
+      this.updateTime(domain);
+    }
     this.domainEvents$.next({ domid, name, state: "created" });
     return domain;
   }
@@ -410,7 +423,7 @@ export class Hypervisor {
    */
   consoleRingInput(domid: number, bytes: Uint8Array): number {
     const d = this.mustGet(domid);
-    if (!d.alive) return 0;
+    if (!d.alive || d.sharedInfoMfn < 0) return 0; // no console ring in a fully virtualized domain
     const base = d.p2m.lookup(BootPfn.console) * PAGE_SIZE;
     if (base < 0) return 0;
     const C = d.layouts.xenconsInterface.offsets;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Errno, Hypercall, HypercallConvention, SchedOp, XenVer } from "../../src/hypercalls/index.js";
+import { Errno, Hypercall, HypercallConvention, SchedOp, Virq, XenVer } from "../../src/hypercalls/index.js";
 import { BootPfn, Hypervisor, hypercallFromRegisters, launchTsGuest } from "../../src/hypervisor/index.js";
 import { put, TestGuestOps } from "./guest-helpers.js";
 
@@ -185,5 +185,23 @@ describe("console ring input", () => {
     await hv.run(2e9);
     expect(got[0]!.slice(0, 5)).toBe("typed");
     expect(got[0]!.length).toBe(1024);
+  });
+});
+
+describe("fully virtualized domains", () => {
+  it("get plain zeroed RAM: no start_info, no shared_info, no hypervisor-bound ports", () => {
+    const hv = new Hypervisor();
+    const d = hv.createDomain({ pages: 2, maxPages: 64, arch: "mips", paravirtualized: false });
+    expect(d.sharedInfoMfn).toBe(-1);
+    expect(d.consoleEvtchn).toBe(0);
+    expect(d.evtchn.allocate()).toBe(1);
+    for (let pfn = 0; pfn < 2; pfn++) {
+      const bytes = hv.memory.readBytes(d.p2m.lookup(pfn) * 4096, 4096);
+      expect(bytes.every((b) => b === 0)).toBe(true);
+    }
+    expect(hv.consoleRingInput(d.domid, Uint8Array.of(1))).toBe(0);
+    hv.events.sendVirq(d, Virq.timer); // no shared_info: nothing is written anywhere
+    expect(hv.memory.readBytes(d.p2m.lookup(1) * 4096, 4096).every((b) => b === 0)).toBe(true);
+    expect(() => hv.createDomain({ pages: 2 })).toThrow(/PV domain needs at least 4 pages/);
   });
 });
