@@ -28,3 +28,4 @@ link hello.elf ../common/hello.c
 link compute.elf ../common/compute.c
 link harness.elf harness/harness.S harness/harness.c
 link entry-state.elf -Wl,-e,capture_entry entry-state/capture.S entry-state/entry-state.c
+link uart-echo.elf uart-echo/vectors.S uart-echo/uart-echo.c

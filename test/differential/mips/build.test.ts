@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasMipsGcc } from "./qemu.js";
 
-const ELFS = ["hello.elf", "compute.elf", "harness.elf", "entry-state.elf"];
+const ELFS = ["hello.elf", "compute.elf", "harness.elf", "entry-state.elf", "uart-echo.elf"];
 
 describe.skipIf(!hasMipsGcc)(
   "MIPS samples rebuild byte-identical (skipped without mipsel-linux-gnu-gcc)",

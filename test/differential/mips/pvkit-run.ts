@@ -9,9 +9,15 @@ export interface PvkitResult {
   diagnostic: string;
 }
 
-export function runPvkitMips(bytes: Uint8Array, file: string, maxInstructions = 2_000_000_000): PvkitResult {
+export function runPvkitMips(
+  bytes: Uint8Array,
+  file: string,
+  maxInstructions = 2_000_000_000,
+  input?: string,
+): PvkitResult {
   let output = "";
   const board = createBoard("mips", {
+    ...(input !== undefined ? { input } : {}),
     console: (b) => {
       output += String.fromCharCode(b);
     },

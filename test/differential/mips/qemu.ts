@@ -30,7 +30,7 @@ export const END_MARKER = /^DONE[^\n]*\n/m;
 
 export function runQemuMips(
   elfPath: string,
-  opts: { timeoutMs?: number; marker?: RegExp } = {},
+  opts: { timeoutMs?: number; marker?: RegExp; input?: string } = {},
 ): Promise<string> {
   const marker = opts.marker ?? END_MARKER;
   const timeoutMs = opts.timeoutMs ?? 20_000;
@@ -38,8 +38,10 @@ export function runQemuMips(
     const child = spawn(
       QEMU_MIPS,
       ["-M", "mipssim", "-nographic", "-monitor", "none", "-serial", "stdio", "-kernel", elfPath],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["pipe", "pipe", "pipe"] },
     );
+    // Console input goes to QEMU's stdin (-serial stdio); stdin stays open so QEMU sees no EOF.
+    if (opts.input !== undefined) child.stdin.write(opts.input);
     let out = "";
     let err = "";
     let done = false;

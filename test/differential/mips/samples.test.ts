@@ -12,11 +12,13 @@ import { hasQemuMips, runQemuMips } from "./qemu.js";
 
 const DIR = "samples/guests/mips";
 
-async function both(name: string, qemuTimeoutMs = 30_000) {
+async function both(name: string, qemuTimeoutMs = 30_000, input?: string) {
   const file = `${DIR}/${name}`;
   // QEMU runs in its own process while pvkit runs here.
-  const qemu = hasQemuMips ? runQemuMips(file, { timeoutMs: qemuTimeoutMs }) : null;
-  const mine = runPvkitMips(new Uint8Array(readFileSync(file)), file);
+  const qemu = hasQemuMips
+    ? runQemuMips(file, { timeoutMs: qemuTimeoutMs, ...(input !== undefined ? { input } : {}) })
+    : null;
+  const mine = runPvkitMips(new Uint8Array(readFileSync(file)), file, undefined, input);
   expect(mine.stop, mine.diagnostic).toBe(StopReason.Exit);
   return { mine, qemuOutput: qemu ? await qemu : null };
 }
@@ -36,6 +38,14 @@ describe(`MIPS samples on pvkit${hasQemuMips ? " and QEMU" : " (QEMU comparison 
     }).entry;
     expect(mine.output).toBe(
       `gpr:${" 00000000".repeat(32)}\nhi=00000000 lo=00000000 status=00400004 cause=00000000 wired=00000000 pc=${entry.toString(16)} \nDONE\n`,
+    );
+    if (qemuOutput !== null) expect(qemuOutput).toBe(mine.output);
+  });
+
+  it("uart-echo receives its input by UART interrupt (IP4) and echoes it", async () => {
+    const { mine, qemuOutput } = await both("uart-echo.elf", 30_000, "Hello, pvkit!\n");
+    expect(mine.output).toBe(
+      "uart-echo: send a line\nHELLO, PVKIT!\nuart-echo: 14 bytes, received by interrupt\nDONE\n",
     );
     if (qemuOutput !== null) expect(qemuOutput).toBe(mine.output);
   });
