@@ -79,6 +79,29 @@ describe("pvkit run (mips)", () => {
     expect(r.stderr).toMatch(/=> 8000100c: {2}8c620001 {2}lw v0,1\(v1\)/);
   });
 
+  it("--input and --stdin feed the guest's UART", async () => {
+    const expected = "uart-echo: send a line\nABC\nuart-echo: 4 bytes, received by interrupt\nDONE\n";
+    const a = await run("samples/guests/mips/uart-echo.elf", { input: "abc\n" });
+    expect(a.stdout).toBe(expected);
+    expect(a.status).toBe(0);
+    let err = "";
+    const out: number[] = [];
+    const status = await runGuest(
+      "samples/guests/mips/uart-echo.elf",
+      { stdin: true },
+      {
+        stdout: (d) => out.push(...d),
+        stderr: (t) => {
+          err += t;
+        },
+        readStdin: () => new TextEncoder().encode("abc\n"),
+      },
+    );
+    expect(Buffer.from(out).toString("latin1")).toBe(expected);
+    expect(status).toBe(0);
+    expect(err).toBe("");
+  });
+
   it("rejects a file that is not a guest ELF with a message naming it", async () => {
     const p = file("junk.elf", new Uint8Array([1, 2, 3]));
     await expect(run(p)).rejects.toThrow(/junk\.elf: not an EM_MIPS or EM_386 ELF file/);
