@@ -88,7 +88,13 @@ describe.skipIf(!hasQemuI386)(
             const image = patched(code);
             const path = join(dir, `harness-${boot++}.elf`);
             writeFileSync(path, image);
-            const q = await runQemuI386(path);
+            const q = await runQemuI386(path).catch((e: Error) => {
+              // Name the sequence QEMU was in (the one after the last complete dump line).
+              const done = parseDumps(e.message).length;
+              throw new Error(
+                `${e.message.slice(0, 300)}…\nstuck in sequence ${done}:\n  ${listings[done]?.join("\n  ")}`,
+              );
+            });
             const p = runPvkitPc(image, { file: path, maxInstructions: 50_000_000 });
             const qd = parseDumps(q.output);
             const pd = parseDumps(p.output);
