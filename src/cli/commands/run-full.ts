@@ -29,6 +29,8 @@ export interface MipsGuestImage {
   readonly file: string;
   /** Bytes for the guest's UART. */
   readonly input?: string;
+  /** Not an ELF: `bytes` is a raw image for guest-physical `physical`, entered at `entry` (tests). */
+  readonly raw?: { readonly physical: number; readonly entry: number; readonly relinked?: boolean };
 }
 
 export interface FullVirtOptions {
@@ -118,7 +120,10 @@ export async function runFullVirt(
       },
     };
     const vcpu = new disco.DiscoVcpu(machine, host, g.input !== undefined ? { input: g.input } : {});
-    vcpu.load(g.bytes, g.file);
+    if (g.raw) {
+      if (!vcpu.writePhysical(g.raw.physical, g.bytes)) throw new Error(`${g.file}: image does not fit`);
+      vcpu.reset(g.raw.entry, g.raw.relinked ?? false);
+    } else vcpu.load(g.bytes, g.file);
     hv.attachBackend(domain, vcpu);
     domains.push(domain);
     vcpus.push(vcpu);

@@ -159,40 +159,55 @@ export class DiscoVcpu implements HostedVcpu {
    */
   load(bytes: Uint8Array, file: string): { entry: number; relinked: boolean } {
     const img = parseElf32(bytes, { file, machine: EM_MIPS });
-    const mem = this.machine.memory;
     let relinked = false;
     for (const seg of img.loadSegments) {
       const v = seg.vaddr >>> 0;
       if (v >= 0xc0000000 && v < 0xe0000000) relinked = true;
       const phys = mipsKseg0ToPhys(seg.paddr);
-      for (let off = 0; off < seg.memsz; ) {
-        const pa = phys + off;
-        const mfn = this.pmap.ensure(pa >>> 12);
-        if (mfn < 0)
-          throw new Error(`${file}: segment at physical ${hex(phys)} does not fit the guest's memory`);
-        const n = Math.min(4096 - (pa & 4095), seg.memsz - off);
-        const base = mfn * 4096 + (pa & 4095);
-        const fileN = Math.max(0, Math.min(n, seg.filesz - off));
-        if (fileN > 0) mem.u8.set(bytes.subarray(seg.offset + off, seg.offset + off + fileN), base);
-        if (fileN < n) mem.u8.fill(0, base + fileN, base + n);
-        off += n;
+      const data = new Uint8Array(seg.memsz);
+      data.set(bytes.subarray(seg.offset, seg.offset + Math.min(seg.filesz, seg.memsz)));
+      if (!this.writePhysical(phys, data)) {
+        throw new Error(`${file}: segment at physical ${hex(phys)} does not fit the guest's memory`);
       }
     }
+    this.reset(img.entry, relinked);
+    return { entry: img.entry, relinked };
+  }
+
+  /** Copies `data` into guest-physical memory at `pa`, taking frames on demand. False if it does not fit. */
+  writePhysical(pa: number, data: Uint8Array): boolean {
+    const mem = this.machine.memory;
+    for (let off = 0; off < data.length; ) {
+      const p = pa + off;
+      const mfn = this.pmap.ensure(p >>> 12);
+      if (mfn < 0) return false;
+      const n = Math.min(4096 - (p & 4095), data.length - off);
+      mem.u8.set(data.subarray(off, off + n), mfn * 4096 + (p & 4095));
+      off += n;
+    }
+    return true;
+  }
+
+  /**
+   * Resets the vCPU at `entry` in the QEMU -kernel state (kernel mode, Status = BEV | ERL, GPRs
+   * zero, TLB invalid). `relinked`: the kernel lives in ksseg, its vectors at kseg0 vector + 0x40000000.
+   */
+  reset(entry: number, relinked: boolean): void {
     this.vectorOffset = relinked ? 0x40000000 : 0;
     this.vcp0.reset();
     this.l2tlb.flush();
     this.gpr.fill(0);
     this.hi = 0;
     this.lo = 0;
-    this.pc = img.entry | 0;
+    this.pc = entry | 0;
     if (this.machine.current === this) {
       this.machine.cpu.gpr.fill(0);
       this.machine.cpu.pc = this.pc;
       this.machine.cpu.hi = 0;
       this.machine.cpu.lo = 0;
+      this.machine.tlbInvalidate(this.serial, null);
     }
     this.lastErl = true;
-    return { entry: img.entry, relinked };
   }
 
   // --- the run loop ---------------------------------------------------------------------------
@@ -272,6 +287,7 @@ export class DiscoVcpu implements HostedVcpu {
       cpu.trapped = false;
       const k = cpu.step();
       n += k;
+      this.vcp0.instructions += k;
       clock.cycles += perInsn * k;
       if (cpu.trapped) {
         this.handleTrap(cpu.trap, true);
@@ -286,7 +302,6 @@ export class DiscoVcpu implements HostedVcpu {
     }
     cpu.unmappedRemap = null;
     cpu.flushTranslations();
-    this.vcp0.instructions += n;
     this.progress += n;
     // The interpreted instructions' own cycles and the interpretation charge; monitor work for
     // traps in between was charged to its own rows (any world switch left over goes here).
@@ -301,12 +316,12 @@ export class DiscoVcpu implements HostedVcpu {
 
   /** Every exception of the guest comes here (one world switch into the monitor). */
   private handleTrap(t: MipsTrap, interpreting: boolean): void {
-    const m = this.machine;
     const code = t.excCode;
     this.worldSwitch(code);
     switch (code) {
       case ExcCode.CpU:
-        if (t.ce === 0 && this.vcp0.kernelMode) {
+        // CP0 is usable in the guest's kernel mode, or anywhere with its virtual Status.CU0 set.
+        if (t.ce === 0 && (this.vcp0.kernelMode || (this.vcp0.regs.status & Status.CU0) !== 0)) {
           const r = privilegeTrapHandler(this, t);
           if (r === PrivResult.wait) this.waitForInterrupt();
         } else {

@@ -47,6 +47,8 @@ export function privilegeTrapHandler(v: DiscoVcpu, t: MipsTrap): PrivResult {
       return PrivResult.stop;
     }
   }
+  // The emulated instruction retires as a guest instruction (the virtual Random counts it).
+  v.vcp0.instructions++;
   let row: DiscoRow = DiscoRow.otherPrivileged;
   let result: PrivResult = PrivResult.done;
   switch (d.name) {
