@@ -1,2 +1,3 @@
 /** pvkit/pv-drivers — see DESIGN.md. */
+export * from "./blk/index.js";
 export * from "./nfs/index.js";
