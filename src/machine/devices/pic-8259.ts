@@ -9,8 +9,10 @@
  *  - ICW1 clears IRR (edge-triggered bits), ISR and IMR, and resets every mode bit;
  *  - a request that vanished before INTA (or none at all) returns IR7's vector ("spurious IRQ7",
  *    and for the slave "spurious IRQ15" with the master's ISR bit 2 set), without setting ISR;
- *  - ELCR (ports 0x4D0/0x4D1) is not modelled: every input is edge-triggered, as ISA is, unless
- *    ICW1.LTIM selects level mode for a whole chip.
+ *  - the PIIX edge/level control registers ELCR1/ELCR2 (ports 0x4D0/0x4D1) select level mode
+ *    per input, with QEMU's writable masks (0xF8 master, 0xDE slave: IRQ 0, 1, 2, 8 and 13 are
+ *    always edge); they reset to 0 (all edge, as ISA devices expect), and ICW1.LTIM still
+ *    selects level mode for a whole chip.
  *
  * The cascade input (master IR2) follows the slave's INT output level rather than latching
  * edges: on real hardware the slave holds INT high until its INTA, which is what this models.
@@ -61,6 +63,8 @@ export interface Pic8259State {
   rotateOnAeoi: boolean;
   /** The IR with the highest priority; rotation moves it (0 after init). */
   highestPriority: number;
+  /** Edge/level control register (1 = level-triggered input). */
+  elcr: number;
 }
 
 /** One 8259A. The pair below wires two of them; tests may drive one directly. */
@@ -79,7 +83,9 @@ export class Pic8259 {
   private specialMask = false;
   private rotateOnAeoi = false;
   private highestPriority = 0;
-  /** Inputs whose request counts even with the chip in ICW1.LTIM mode; see `setInput`. */
+  /** ELCR: inputs in level mode (1 bits), as the board's PIIX programs them. */
+  elcr = 0;
+  /** Inputs level-sensitive by wiring (the master's cascade input), whatever ICW1/ELCR say. */
   private readonly levelInputs: number;
 
   /**
@@ -97,7 +103,7 @@ export class Pic8259 {
   /** Drives input IR`n` to `level`. Edge mode latches a rising edge into IRR. */
   setInput(n: number, level: boolean): void {
     const bit = 1 << n;
-    const levelMode = (this.icw1 & ICW1_LTIM) !== 0 || (this.levelInputs & bit) !== 0;
+    const levelMode = (this.levelMask() & bit) !== 0;
     if (level) {
       if (levelMode || (this.lines & bit) === 0) this.irr |= bit;
       this.lines |= bit;
@@ -137,8 +143,7 @@ export class Pic8259 {
     } else {
       this.isr |= bit;
     }
-    const levelMode = (this.icw1 & ICW1_LTIM) !== 0 || (this.levelInputs & bit) !== 0;
-    if (!levelMode) this.irr &= ~bit;
+    if ((this.levelMask() & bit) === 0) this.irr &= ~bit;
   }
 
   /** Vector the chip puts on the bus for `irq` in 8086 mode: T7–T3 from ICW2, IR in bits 2–0. */
@@ -273,7 +278,7 @@ export class Pic8259 {
   }
 
   private levelMask(): number {
-    return (this.icw1 & ICW1_LTIM) !== 0 ? 0xff : this.levelInputs;
+    return (this.icw1 & ICW1_LTIM) !== 0 ? 0xff : this.levelInputs | this.elcr;
   }
 
   getState(): Pic8259State {
@@ -292,6 +297,7 @@ export class Pic8259 {
       specialMask: this.specialMask,
       rotateOnAeoi: this.rotateOnAeoi,
       highestPriority: this.highestPriority,
+      elcr: this.elcr,
     };
   }
 
@@ -310,6 +316,7 @@ export class Pic8259 {
     this.specialMask = s.specialMask;
     this.rotateOnAeoi = s.rotateOnAeoi;
     this.highestPriority = s.highestPriority;
+    this.elcr = s.elcr;
   }
 }
 
@@ -318,6 +325,10 @@ export const PIC_MASTER_BASE = 0x20;
 export const PIC_SLAVE_BASE = 0xa0;
 /** The master input the slave's INT drives. */
 export const PIC_CASCADE_IRQ = 2;
+/** PIIX edge/level control registers and their writable bits (QEMU hw/intc/i8259.c). */
+export const ELCR_BASE = 0x4d0;
+export const ELCR_MASK_MASTER = 0xf8;
+export const ELCR_MASK_SLAVE = 0xde;
 
 /** Snapshot of the pair. */
 export interface PicPairState {
@@ -346,10 +357,11 @@ export class PicPair implements PortHandler {
     }
   }
 
-  /** Claims 0x20–0x21 and 0xA0–0xA1. */
+  /** Claims 0x20–0x21, 0xA0–0xA1 and the ELCR pair 0x4D0–0x4D1. */
   attach(bus: PortBus): this {
     bus.register(PIC_MASTER_BASE, 2, this);
     bus.register(PIC_SLAVE_BASE, 2, this);
+    bus.register(ELCR_BASE, 2, this);
     return this;
   }
 
@@ -402,6 +414,7 @@ export class PicPair implements PortHandler {
   }
 
   read(port: number, _size: PortSize): number {
+    if (port >= ELCR_BASE) return port === ELCR_BASE ? this.master.elcr : this.slave.elcr;
     const chip = port < PIC_SLAVE_BASE ? this.master : this.slave;
     const value = (port & 1) === 0 ? chip.readCommand() : chip.readData();
     // A poll read acknowledges, so the outputs may change.
@@ -410,6 +423,11 @@ export class PicPair implements PortHandler {
   }
 
   write(port: number, _size: PortSize, value: number): void {
+    if (port >= ELCR_BASE) {
+      if (port === ELCR_BASE) this.master.elcr = value & ELCR_MASK_MASTER;
+      else this.slave.elcr = value & ELCR_MASK_SLAVE;
+      return;
+    }
     const chip = port < PIC_SLAVE_BASE ? this.master : this.slave;
     if ((port & 1) === 0) chip.writeCommand(value & 0xff);
     else chip.writeData(value & 0xff);

@@ -170,9 +170,27 @@ describe("8259A PIC pair", () => {
     expect(readIrr(bus, 0x20)).toBe(0);
   });
 
+  it("ELCR (0x4D0/0x4D1) makes single inputs level-triggered, with QEMU's writable masks", () => {
+    const { pic, bus } = setup();
+    bus.write(0x4d0, 1, 0xff);
+    bus.write(0x4d1, 1, 0xff);
+    expect(bus.read(0x4d0, 1)).toBe(0xf8); // IRQ 0–2 stay edge
+    expect(bus.read(0x4d1, 1)).toBe(0xde); // IRQ 8 and 13 stay edge
+    pic.setIrq(5, true);
+    expect(pic.acknowledge()).toBe(0x25);
+    expect(readIrr(bus, 0x20)).toBe(0x20); // level input: still requested while high
+    pic.setIrq(5, false);
+    expect(readIrr(bus, 0x20)).toBe(0);
+    pic.setIrq(1, true); // edge input: cleared by INTA
+    bus.write(0x20, 1, 0x20);
+    expect(pic.acknowledge()).toBe(0x21);
+    expect(readIrr(bus, 0x20)).toBe(0);
+  });
+
   it("getState/setState round-trips every register", () => {
     const { pic, bus } = setup();
     bus.write(0x21, 1, 0xf0);
+    bus.write(0x4d1, 1, 0x02);
     pic.setIrq(1, true);
     pic.acknowledge();
     pic.setIrq(3, true);
