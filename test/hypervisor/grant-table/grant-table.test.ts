@@ -357,4 +357,40 @@ describe("grant tables", () => {
       { numRuns: 60 },
     );
   });
+
+  it("hostile grant_table_op arguments never fault the hypervisor and never break accounting (fast-check)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            who: fc.boolean(),
+            cmd: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.nat()),
+            ptr: fc.oneof(fc.constantFrom(0x5000, 0x5ff8, 0x4000, 0x8000), fc.nat()),
+            count: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.nat()),
+            bytes: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+          }),
+          { maxLength: 25 },
+        ),
+        (calls) => {
+          const { hv, gt, a, b } = world();
+          const free0 = hv.machineMemory.freePages + 32;
+          gt.setupTable(a, [4]);
+          for (let ref = 0; ref < 4; ref++) grant(hv, a, ref, b.domid, 8 + ref);
+          for (const c of calls) {
+            const d = c.who ? a : b;
+            hv.copier.copyOut(d, 0x5000, c.bytes);
+            const rc = hv.hypercall(d, Hypercall.grant_table_op, Uint32Array.of(c.cmd, c.ptr, c.count, 0, 0));
+            expect(Number.isInteger(rc)).toBe(true);
+            expect(rc === 0 || [-14, -22, -38].includes(rc)).toBe(true);
+          }
+          expect(hv.dispatcher.handlerFaults).toBe(0);
+          expect(a.alive && b.alive).toBe(true);
+          hv.destroy(a.domid);
+          hv.destroy(b.domid);
+          expect(hv.machineMemory.freePages).toBe(free0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
 });
