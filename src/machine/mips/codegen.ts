@@ -23,22 +23,7 @@ import { ALL_OPS, type Emit, type OpDef } from "./opcodes.js";
 export const XLATE_BITS = 10;
 export const XLATE_MASK = (1 << XLATE_BITS) - 1;
 
-const CLOSURE_PARAMS = [
-  "c",
-  "R",
-  "M32",
-  "M16",
-  "M8",
-  "TR",
-  "BR",
-  "TW",
-  "BW",
-  "clk",
-  "TB",
-  "TN",
-  "mulhs",
-  "mulhu",
-];
+const CLOSURE_PARAMS = ["c", "R", "M32", "M16", "M8", "TR", "BR", "TW", "BW", "clk", "mulhs", "mulhu"];
 
 /** Values the generated code closes over. */
 export interface CodegenEnv {
@@ -52,28 +37,10 @@ export interface CodegenEnv {
   TW: Int32Array;
   BW: Int32Array;
   clk: unknown;
-  /** Trace ring of block starts and lengths (diagnostics). */
-  TB: Int32Array;
-  TN: Uint8Array;
 }
 
 function envArgs(env: CodegenEnv): unknown[] {
-  return [
-    env.c,
-    env.R,
-    env.M32,
-    env.M16,
-    env.M8,
-    env.TR,
-    env.BR,
-    env.TW,
-    env.BW,
-    env.clk,
-    env.TB,
-    env.TN,
-    mulhs,
-    mulhu,
-  ];
+  return [env.c, env.R, env.M32, env.M16, env.M8, env.TR, env.BR, env.TW, env.BW, env.clk, mulhs, mulhu];
 }
 
 /** High 32 bits of the unsigned 64-bit product of two 32-bit values. */
@@ -246,9 +213,6 @@ function literalFields(w: number): EmitCtx["fields"] {
   };
 }
 
-/** Size of the diagnostic ring of block starts kept by compiled code (power of two). */
-export const TRACE_RING = 64;
-
 /**
  * Compiles a region — basic blocks of one code chunk — into one function:
  *
@@ -258,8 +222,8 @@ export const TRACE_RING = 64;
  * locals (`rN`), written back to `R` at every exit (templates never write a destination before
  * they can fault). Before each block the region leaves if the budget or the next clock deadline
  * could be crossed inside it, so timers stay exact at instruction granularity; a device access
- * or a write to code (`c.brk`) ends it after the instruction. Each block start is recorded in the
- * trace ring (`TB` pcs, `TN` lengths, index `c.ti`) for diagnostics.
+ * or a write to code (`c.brk`) ends it after the instruction. (The dispatcher records block entries
+ * in the diagnostic trace ring.)
  */
 export function compileRegion(
   env: CodegenEnv,
@@ -276,8 +240,7 @@ export function compileRegion(
     let total = 0;
     for (const { op } of insns) total += opCost(ALL_OPS[op]!, costs);
     out.push(
-      `case ${pc | 0}: if (ret + ${n} > budget || cyc0 + ${total} > clk.nextDeadline) { clk.cycles = cyc0; c.pc = ${pc | 0}; c.ti = ti; ${WB} return ret; }`,
-      `ti = (ti + 1) & ${TRACE_RING - 1}; TB[ti] = ${pc | 0}; TN[ti] = ${n};`,
+      `case ${pc | 0}: if (ret + ${n} > budget || cyc0 + ${total} > clk.nextDeadline) { clk.cycles = cyc0; c.pc = ${pc | 0}; ${WB} return ret; }`,
     );
     let prefix = 0;
     let ended = false;
@@ -289,11 +252,11 @@ export function compileRegion(
       const P = prefix;
       const inDelay = k > 0 && ALL_OPS[insns[k - 1]!.op]!.branch !== undefined;
       const exitTo = (next: string, count: number) =>
-        `{ clk.cycles = cyc0 + ${P}; c.pc = ${next}; c.ti = ti; ${WB} return ret + ${count}; }`;
+        `{ clk.cycles = cyc0 + ${P}; c.pc = ${next}; ${WB} return ret + ${count}; }`;
       const x: EmitCtx = {
         before: `clk.cycles = cyc0 + ${P};`,
         after: `cyc0 = clk.cycles - ${P};`,
-        raised: `{ TN[ti] = ${k + 1}; c.ti = ti; ${WB} return ret + ${k}; }`,
+        raised: `{ ${WB} return ret + ${k}; }`,
         endIfBrk: inDelay ? "" : `if (c.brk) ${exitTo(String((ipc + 4) | 0), k + 1)}`,
         beforeRaise: `clk.cycles = cyc0 + ${P};`,
         pc: String(ipc),
@@ -333,11 +296,11 @@ export function compileRegion(
     .join(" ");
   const body = out.join("\n").split(WB).join(wb);
   const name = `region_${((blocks[0]?.pc ?? 0) >>> 0).toString(16)}`;
-  const source = `return function ${name}(pc, budget) { let cyc0 = clk.cycles; let nt = 0; let ret = 0; let ti = c.ti; ${load}
+  const source = `return function ${name}(pc, budget) { let cyc0 = clk.cycles; let nt = 0; let ret = 0; ${load}
 for (;;) { switch (pc) {
 ${body}
-default: clk.cycles = cyc0; c.pc = pc; c.ti = ti; ${wb} return ret;
-} if (c.brk) { clk.cycles = cyc0; c.pc = pc; c.ti = ti; ${wb} return ret; } } };`;
+default: clk.cycles = cyc0; c.pc = pc; ${wb} return ret;
+} if (c.brk) { clk.cycles = cyc0; c.pc = pc; ${wb} return ret; } } };`;
   const fn = new Function(...CLOSURE_PARAMS, source)(...envArgs(env)) as RegionFn;
   return { fn, source };
 }

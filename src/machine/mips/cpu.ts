@@ -28,7 +28,6 @@ import {
   opCost,
   type RegionBlock,
   type RegionFn,
-  TRACE_RING,
   XLATE_BITS,
   XLATE_MASK,
 } from "./codegen.js";
@@ -89,6 +88,8 @@ export interface MipsCpuOptions {
  */
 interface Region {
   fn: RegionFn | null;
+  /** Instructions in the block. */
+  len: number;
   /** Physical byte ranges [start, end) of the compiled code, as pairs. */
   ranges: number[];
   key: number;
@@ -100,7 +101,8 @@ const CHUNK_BYTES = 1024;
 const CHUNK_WORDS = CHUNK_BYTES / 4;
 const VCACHE_BITS = 12;
 const VCACHE_MASK = (1 << VCACHE_BITS) - 1;
-const RING = TRACE_RING;
+/** Entries in the diagnostic trace ring of executed block starts (power of two). */
+const RING = 64;
 /** Marks a direct-mapped block-cache entry valid in any kernel-mode context (kseg0/kseg1 code). */
 const KEY_UNMAPPED = -1;
 
@@ -206,8 +208,6 @@ export class MipsCpu {
       TW: this.TW,
       BW: this.BW,
       clk: this.clock,
-      TB: this.tracePc,
-      TN: this.traceN,
     };
     this.exec1 = buildInterpreter(this.env);
     this.memory.addWatchHandler((pa, size) => this.invalidateDecodeCache(pa, size));
@@ -268,9 +268,15 @@ export class MipsCpu {
       if (r !== null) {
         this.fault = false;
         this.brk = false;
+        const t = (this.ti + 1) & (RING - 1);
+        this.tracePc[t] = this.pc;
+        this.traceN[t] = r.len;
+        this.ti = t;
         const n = r.fn!(this.pc, budget);
         stats.instructions += n;
         if (this.fault) {
+          // Show the block up to the faulting instruction.
+          this.traceN[t] = (n % r.len) + 1;
           budget -= n + 1;
           if (this.trapped) return StopReason.Trap;
           continue;
@@ -799,7 +805,8 @@ export class MipsCpu {
   }
 
   private installRegion(blocks: RegionBlock[], ranges: number[], key: number, chunkPa: number): Region {
-    const region: Region = { fn: null, ranges, key, valid: true };
+    const len = blocks.length > 0 ? blocks[0]!.insns.length : 0;
+    const region: Region = { fn: null, len, ranges, key, valid: true };
     if (blocks.length > 0) region.fn = compileRegion(this.env, blocks, this.costs).fn;
     const page = chunkPa >>> 12;
     if (!this.codePage[page]) {

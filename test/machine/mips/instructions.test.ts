@@ -1,6 +1,7 @@
 /** Per-instruction-class tests, run on both the compiled-block path and the interpreter. */
 import { describe, expect, it } from "vitest";
 import { StopReason } from "../../../src/machine/index.js";
+import { encode } from "./asm.js";
 import { DONE, PATHS, runKernel, type TestMachine } from "./machine.js";
 
 const u = (v: number | undefined) => (v ?? 0) >>> 0;
@@ -298,6 +299,31 @@ describe.each(PATHS)("MIPS instructions ($name)", ({ jit }) => {
     expect(r[20]).toBe(0);
     expect(r[21]).toBe(1);
     expect(m.cpu.cp0.read(17, 0)).toBe((DATA & 0x1fffffff) >>> 4);
+  });
+
+  it("runs code stored by the program itself (compiled code is invalidated)", () => {
+    const m = run(
+      (a) =>
+        a
+          .addiu("t2", "zero", 2)
+          .label("site")
+          .addiu("s0", "s0", 1) // rewritten after the first pass to addiu s0,s0,100
+          .li("t0", a.addr("site"))
+          .li("t1", encode("addiu", ["s0", "s0", 100], 0))
+          .sw("t1", 0, "t0")
+          .addiu("t2", "t2", -1)
+          .bnez("t2", "site")
+          .nop()
+          // Rewrite an instruction further down the same straight-line code.
+          .label("self")
+          .li("t0", a.addr("self") + 24)
+          .li("t1", encode("addiu", ["s1", "zero", 42], 0))
+          .sw("t1", 0, "t0")
+          .nop()
+          .addiu("s1", "zero", 1), // self + 24: replaced by addiu s1,zero,42 before it runs
+    );
+    expect(m.cpu.gpr[16]).toBe(101);
+    expect(m.cpu.gpr[17]).toBe(42);
   });
 
   it("treats SYNC, PREF and CACHE (kernel) as no-ops", () => {
