@@ -68,7 +68,11 @@ function generic(d: DecodedInstruction, next: number): string {
   if (m) {
     const modrmByte = (m.mod << 6) | (m.reg << 3) | m.rm;
     s.push(`c.modrm = ${modrmByte}; c.mod = ${m.mod}; c.reg = ${m.reg}; c.rm = ${m.rm};`);
-    if (m.mod !== 3) s.push(`c.ea = ${eaExpr(d)}; c.eaSeg = ${segOf(d)};`);
+    if (m.mod !== 3) {
+      s.push(
+        `c.ea = ${eaExpr(d)}; c.eaSeg = ${segOf(d)}; c.eaBaseEsp = ${d.addressSize === 4 && m.base === 4};`,
+      );
+    }
   }
   const imm = d.immediates;
   if (imm.length > 0) s.push(`c.imm = ${imm[0]! | 0};`);

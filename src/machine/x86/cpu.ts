@@ -290,6 +290,8 @@ export class X86Cpu {
   private rm = 0;
   private ea = 0;
   private eaSeg = DS;
+  /** The memory operand's base register is ESP (POP r/m recomputes it after the pop). */
+  private eaBaseEsp = false;
   private imm = 0;
   private imm2 = 0;
   private codeBig = true;
@@ -448,6 +450,7 @@ export class X86Cpu {
     // With an ownership oracle installed every access must take the slow path that calls it.
     if (this.mem.oracle !== null) this.setCpl(this.cplv);
     let n = 0;
+    let idleSkips = 0;
     let reason: StopReason = StopReason.Budget;
     while (n < maxInstructions) {
       if (this.stop.requested) {
@@ -465,6 +468,8 @@ export class X86Cpu {
           reason = StopReason.Idle;
           break;
         }
+        // Timers that never raise INTR must not keep run() spinning: idle time is bounded too.
+        if (++idleSkips >= maxInstructions) break;
         continue;
       }
       let retired: number;
@@ -1193,6 +1198,7 @@ export class X86Cpu {
     if (mod === 3) return;
     const regs = this.regs;
     let seg = DS;
+    this.eaBaseEsp = false;
     let ea: number;
     if (this.as32) {
       if (rm === 4) {
@@ -1204,6 +1210,7 @@ export class X86Cpu {
         } else {
           ea = regs[base]!;
           if (base === ESP || base === EBP) seg = SS;
+          this.eaBaseEsp = base === ESP;
         }
         if (idx !== ESP) ea = (ea + (regs[idx]! << (sib >>> 6))) | 0;
       } else if (rm === EBP && mod === 0) {
@@ -1496,13 +1503,12 @@ export class X86Cpu {
         // PUSHA: all eight stores must succeed before ESP changes.
         const esp = regs[ESP]!;
         if (!this.probeWrite(SS, this.spOff(this.newSp(esp, -8 * os)), 8 * os)) return;
-        for (let r = 0; r < 8; r++)
-          this.push(os, r === ESP ? this.getReg(os, ESP) & (os === 4 ? -1 : 0xffff) : this.getReg(os, r));
-        if (os === 4) regs[ESP] = this.newSp(esp, -32);
+        // The ESP image is its value before the first push (SDM PUSHA).
+        for (let r = 0; r < 8; r++) this.push(os, r === ESP ? esp : this.getReg(os, r));
         return;
       }
       case 0x61: {
-        const vals = [0, 0, 0, 0, 0, 0, 0, 0];
+        const vals = this.popaScratch;
         for (let r = 0; r < 8; r++) vals[7 - r] = this.peekStack(os, r);
         if (this.pend >= 0) return;
         for (let r = 0; r < 8; r++) if (r !== ESP) this.setReg(os, r, vals[r]!);
@@ -1662,8 +1668,8 @@ export class X86Cpu {
         if (this.pend >= 0) return;
         const oldEsp = regs[ESP]!;
         regs[ESP] = this.newSp(oldEsp, os);
-        if (this.mod !== 3 && this.as32 && (this.modrm & 7) === 4) {
-          // The ESP-relative address was computed with the old ESP; redo it with the new one.
+        if (this.mod !== 3 && this.eaBaseEsp) {
+          // The ESP-based address was computed with the old ESP; redo it with the new one.
           this.ea = (this.ea + os) | 0;
         }
         this.writeE(os, v);
@@ -3997,4 +4003,5 @@ export class X86Cpu {
   }
 
   private readonly frameScratch: number[] = [];
+  private readonly popaScratch = new Int32Array(8);
 }

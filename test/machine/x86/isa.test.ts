@@ -330,6 +330,15 @@ describe("x86 data movement and bit operations", () => {
     expect(e.cpu.regs[EBP]).toBe(0x1111);
     expect(e.cpu.regs[ESP]).toBe(STACK_TOP);
   });
+  it("PUSHA stores the ESP from before the first push; POP r/m with an ESP base uses the new ESP", () => {
+    const t = exec(
+      "pusha; mov eax, dword [esp+12]; mov dword [0x3100], eax; popa; push 5; push 6; pop dword [esp]; pop ebx; mov ecx, 9; push ecx; mov edx, 0x3000; mov esi, 0; pop dword [edx+esi*4]",
+    );
+    expect(t.memory.read32(0x3100)).toBe(STACK_TOP);
+    expect(t.cpu.regs[EBX]).toBe(6);
+    expect(t.memory.read32(0x3000)).toBe(9);
+    expect(t.cpu.regs[ESP]).toBe(STACK_TOP);
+  });
   it("SETcc, Jcc, LOOP, JECXZ", () => {
     const t = exec(`
       mov eax, 0; mov ecx, 5
