@@ -76,7 +76,7 @@ describe.skipIf(!hasQemuI386)(
 
     it("registers, memory and defined flags agree", async () => {
       const seed = Number(process.env.PVKIT_FC_SEED ?? 20261126);
-      const numRuns = Number(process.env.PVKIT_FC_RUNS ?? 4);
+      const numRuns = Number(process.env.PVKIT_FC_RUNS ?? 3);
       await fc.assert(
         fc.asyncProperty(
           fc.array(sequenceArbitrary(scratch), {
