@@ -66,8 +66,7 @@ function generic(d: DecodedInstruction, next: number): string {
     `c.os = ${d.operandSize}; c.as32 = ${d.addressSize === 4}; c.segOvr = ${d.segmentOverride}; c.rep = ${d.repPrefix};`,
   ];
   if (m) {
-    const modrmByte = (m.mod << 6) | (m.reg << 3) | m.rm;
-    s.push(`c.modrm = ${modrmByte}; c.mod = ${m.mod}; c.reg = ${m.reg}; c.rm = ${m.rm};`);
+    s.push(`c.mod = ${m.mod}; c.reg = ${m.reg}; c.rm = ${m.rm};`);
     if (m.mod !== 3) {
       s.push(
         `c.ea = ${eaExpr(d)}; c.eaSeg = ${segOf(d)}; c.eaBaseEsp = ${d.addressSize === 4 && m.base === 4};`,

@@ -284,7 +284,6 @@ export class X86Cpu {
   private as32 = true; // address size
   private segOvr = -1;
   private rep = 0; // 0, 0xf2, 0xf3
-  private modrm = 0;
   private mod = 0;
   private reg = 0;
   private rm = 0;
@@ -1189,7 +1188,6 @@ export class X86Cpu {
 
   private decodeModrm(): void {
     const m = this.fetch8();
-    this.modrm = m;
     const mod = m >>> 6;
     this.mod = mod;
     this.reg = (m >>> 3) & 7;
