@@ -44,6 +44,9 @@ export class TsGuestBackend implements VcpuBackend {
   private sinceYield = 0;
   private nextPfn: number = BootPfn.firstFree;
   private readonly watchdogCycles: number;
+  /** Resolves the run loop's wait as soon as the guest queues a call or finishes. */
+  private wakeRun: (() => void) | null = null;
+  private parkDetectorArmed = false;
 
   constructor(
     private readonly hv: Hypervisor,
@@ -109,6 +112,7 @@ export class TsGuestBackend implements VcpuBackend {
         args,
         resolve,
       });
+      this.signal();
     });
   }
 
@@ -123,10 +127,12 @@ export class TsGuestBackend implements VcpuBackend {
     main.then(
       () => {
         this.finished = true;
+        this.signal();
       },
       (err: unknown) => {
         this.finished = true;
         this.failure = err;
+        this.signal();
       },
     );
   }
@@ -159,7 +165,43 @@ export class TsGuestBackend implements VcpuBackend {
     return VcpuExitReason.halted;
   }
 
+  private signal(): void {
+    const w = this.wakeRun;
+    if (w) {
+      this.wakeRun = null;
+      w();
+    }
+  }
+
+  /**
+   * Waits until the resumed guest queues its next call or finishes (a microtask: the fast path)
+   * or, failing that, until every chain is parked (a macrotask turn).
+   */
+  private nextActivity(): Promise<void> {
+    if (this.queue.length > 0 || this.finished) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.wakeRun = resolve;
+      // One armed macrotask at a time: it fires only once the microtask queue has drained, i.e.
+      // when every guest chain is parked, and then releases whichever wait is current.
+      if (!this.parkDetectorArmed) {
+        this.parkDetectorArmed = true;
+        setImmediate(() => {
+          this.parkDetectorArmed = false;
+          this.signal();
+        });
+      }
+    });
+  }
+
   async run(budget: number): Promise<VcpuExitReason> {
+    const reason = await this.runSlice(budget);
+    // Leave no guest chain mid-flight: the next domain's slice (and the oracle's idea of who
+    // runs) must not see this guest's code.
+    await settle();
+    return reason;
+  }
+
+  private async runSlice(budget: number): Promise<VcpuExitReason> {
     const clock = this.hv.clock;
     const end = clock.cycles + budget;
     const vcpu = this.domain.vcpu;
@@ -210,7 +252,7 @@ export class TsGuestBackend implements VcpuBackend {
     this.deliverUpcall();
     if (!this.domain.alive) return;
     call.resolve(result);
-    await settle();
+    await this.nextActivity();
   }
 
   dispose(): void {
