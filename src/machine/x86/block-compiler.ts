@@ -206,6 +206,7 @@ export function compileBlock(ram: Uint8Array, phys: number, eip: number): BlockS
   let pos = phys;
   let cur = eip;
   let count = 0;
+  let espDirty = true;
   while (count < MAX_BLOCK && pos < pageEnd) {
     const d = decodeInstruction(ram.subarray(pos, Math.min(pageEnd, pos + 15)), true);
     if (d.length === 0 || !d.entry) break;
@@ -214,8 +215,17 @@ export function compileBlock(ram: Uint8Array, phys: number, eip: number): BlockS
       TERMINATORS.has(d.opcode) ||
       d.repPrefix !== 0 ||
       (d.opcode === 0xff && d.modrm!.reg >= 2 && d.modrm!.reg <= 5);
-    lines.push(`c.startEip = ${cur}; c.startEsp = r[4];`);
     const sp = special(d, count, next);
+    // The rollback point (startEip/startEsp) is only needed by instructions that can fault, and
+    // startEsp only when ESP may have changed since it was last recorded.
+    const code = sp ?? "generic";
+    if (code.includes("c.pend") || code === "generic") {
+      lines.push(espDirty ? `c.startEip = ${cur}; c.startEsp = r[4];` : `c.startEip = ${cur};`);
+      espDirty = false;
+    }
+    if (code === "generic" || code.includes("r[4] =") || code.includes("c.push") || code.includes("c.pop")) {
+      espDirty = true;
+    }
     if (sp !== null) {
       lines.push(sp);
       if (term && !sp.includes("return")) lines.push(`c.eip = ${next}; return ${count + 1};`);
