@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the x86 sample guests (hello.elf, compute.elf, mbinfo.elf, kernel/kernel.elf, harness
+# Builds the x86 sample guests (hello.elf, compute.elf, mbinfo.elf, hello-aout.elf (multiboot
+# a.out kludge), kernel/kernel.elf, harness
 # ELFs) next to their sources, with the clang/lld flags of DEVELOPERS.md. Reproducible:
 # relative paths through -ffile-prefix-map, no build-id, no timestamps; the committed ELFs must
 # be byte-identical to a rebuild (test/differential/x86/build.test.ts checks it).
@@ -26,6 +27,7 @@ link() { # out.elf sources...
 link hello.elf ../common/hello.c
 link compute.elf ../common/compute.c
 link mbinfo.elf mbinfo.c
+link hello-aout.elf ../common/hello.c -DAOUT_KLUDGE
 if [ -f kernel/build.sh ]; then
   bash kernel/build.sh
 fi

@@ -6,15 +6,29 @@
  * exit with its value.
  */
 #define MB_HEADER_MAGIC 0x1BADB002
-/* Flags: bit 0 page-align modules, bit 1 memory info wanted. No bit 16: the ELF headers say
-   where to load (the a.out kludge is not used). */
+/* Flags: bit 0 page-align modules, bit 1 memory info wanted. Normally no bit 16: the ELF
+   headers say where to load. Built with -DAOUT_KLUDGE (hello-aout.elf), bit 16 is set and the
+   header's address fields place the image instead (Multiboot 0.6.96, 3.1.3): the loader then
+   treats the file as a flat image whose bytes at the header's file offset are header_addr. */
+#ifdef AOUT_KLUDGE
+#define MB_HEADER_FLAGS 0x00010003
+#else
 #define MB_HEADER_FLAGS 0x00000003
+#endif
 
         .section .multiboot, "a"
         .p2align 2
+multiboot_header:
         .long   MB_HEADER_MAGIC
         .long   MB_HEADER_FLAGS
         .long   -(MB_HEADER_MAGIC + MB_HEADER_FLAGS)
+#ifdef AOUT_KLUDGE
+        .long   multiboot_header        /* header_addr */
+        .long   multiboot_header        /* load_addr: the image starts with the header */
+        .long   __data_end              /* load_end_addr: end of the file-backed bytes */
+        .long   __bss_end               /* bss_end_addr */
+        .long   _start                  /* entry_addr */
+#endif
 
         .section .text.start, "ax"
         .globl  _start

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { hasClang } from "./qemu.js";
 
-const ELFS = ["hello.elf", "compute.elf", "mbinfo.elf", "harness.elf", "kernel/kernel.elf"];
+const ELFS = ["hello.elf", "hello-aout.elf", "compute.elf", "mbinfo.elf", "harness.elf", "kernel/kernel.elf"];
 
 describe.skipIf(!hasClang)("x86 guests rebuild byte for byte (skipped: clang/ld.lld not installed)", () => {
   const dir = mkdtempSync(join(tmpdir(), "pvkit-x86-build-"));

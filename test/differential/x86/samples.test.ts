@@ -17,6 +17,15 @@ describe.skipIf(!hasQemuI386)("x86 samples: QEMU vs pvkit (skipped: qemu-system-
     expect(p.exit).toBe(q.exit);
   });
 
+  it("hello-aout.elf: the multiboot a.out kludge (header flag 16) places the image", async () => {
+    const q = await runQemuI386(`${X86}/hello-aout.elf`);
+    expect(q.output).toBe("Hello from a pvkit guest (x86)\nDONE\n");
+    const p = runPvkitPc(`${X86}/hello-aout.elf`);
+    expect(p.board.kernel?.elf).toBeNull(); // loaded through the header's addresses, not as ELF
+    expect(p.output).toBe(q.output);
+    expect(p.exit).toBe(q.exit);
+  });
+
   it("mbinfo.elf: the multiboot info, memory map, selectors and CR0 the kernel finds", async () => {
     const q = await runQemuI386(`${X86}/mbinfo.elf`, { append: "console=ttyS0 x=1" });
     expect(q.output).toContain(`cmdline "${X86}/mbinfo.elf console=ttyS0 x=1"`);
