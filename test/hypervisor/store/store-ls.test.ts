@@ -23,9 +23,13 @@ describe("store dump and store-ls", () => {
     expect(text).toContain('     0 = ""  (n1,r0)');
     expect(text).toContain('      backend = "/local/domain/0/backend/echo/1/0"  (n1,r0)');
     expect(text).toContain('      state = "1"  (n1,r0)');
-    const out = execFileSync("npx", ["tsx", "src/cli/main.ts", "store-ls", file, "/local/domain/1"], {
-      encoding: "utf8",
-    });
+    const out = execFileSync(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "store-ls", file, "/local/domain/1"],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(out.split("\n")[0]).toBe('data = ""');
     expect(out).toContain('name = "front"');
     expect(out).toContain('\n  0 = ""');
