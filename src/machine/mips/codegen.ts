@@ -244,6 +244,8 @@ export function compileRegion(
     );
     let prefix = 0;
     let ended = false;
+    /** A conditional branch in the middle of the block: its side exit follows its delay slot. */
+    let side: { likely: boolean; target: string; dcost: number } | null = null;
     for (let k = 0; k < n; k++) {
       const { word, op } = insns[k]!;
       const d = ALL_OPS[op]!;
@@ -253,11 +255,16 @@ export function compileRegion(
       const inDelay = k > 0 && ALL_OPS[insns[k - 1]!.op]!.branch !== undefined;
       const exitTo = (next: string, count: number) =>
         `{ clk.cycles = cyc0 + ${P}; c.pc = ${next}; ${WB} return ret + ${count}; }`;
+      const sideNow = inDelay ? side : null;
       const x: EmitCtx = {
         before: `clk.cycles = cyc0 + ${P};`,
         after: `cyc0 = clk.cycles - ${P};`,
         raised: `{ ${WB} return ret + ${k}; }`,
-        endIfBrk: inDelay ? "" : `if (c.brk) ${exitTo(String((ipc + 4) | 0), k + 1)}`,
+        endIfBrk: !inDelay
+          ? `if (c.brk) ${exitTo(String((ipc + 4) | 0), k + 1)}`
+          : sideNow
+            ? `if (c.brk) ${exitTo(sideNow.likely ? sideNow.target : `bt ? ${sideNow.target} : ${(ipc + 4) | 0}`, k + 1)}`
+            : "",
         beforeRaise: `clk.cycles = cyc0 + ${P};`,
         pc: String(ipc),
         bd: inDelay ? "1" : "0",
@@ -270,6 +277,17 @@ export function compileRegion(
       if (d.branch) {
         const b = d.branch;
         const link = b.link ? e.set(b.link(e), String((ipc + 8) | 0)) : "";
+        if (k < n - 2) {
+          // Superblock: evaluate the condition now, run the delay slot, then leave if taken.
+          side = {
+            likely: b.likely === true,
+            target: `(${b.target(e)} | 0)`,
+            dcost: opCost(ALL_OPS[insns[k + 1]!.op]!, costs),
+          };
+          out.push(`{ bt = ${b.cond(e)}; ${link} }`);
+          if (side.likely) out.push("if (bt) {");
+          continue;
+        }
         const notTaken = b.likely
           ? `if (!t) { cyc0 += ${P}; ret += ${k + 1}; pc = ${(ipc + 8) | 0}; break; } nt = tg | 0;`
           : `nt = t ? tg | 0 : ${(ipc + 8) | 0};`;
@@ -277,6 +295,15 @@ export function compileRegion(
         continue;
       }
       out.push(`{ ${d.exec!(e)} }`);
+      if (sideNow) {
+        const leave = `cyc0 += ${P}; ret += ${k + 1}; pc = ${sideNow.target}; break;`;
+        if (sideNow.likely) {
+          // Taken: the slot ran, leave. Not taken: the slot was annulled — uncount it.
+          out.push(`${leave} }`, `cyc0 -= ${sideNow.dcost}; ret -= 1;`);
+        } else out.push(`if (bt) { ${leave} }`);
+        side = null;
+        continue;
+      }
       if (inDelay) {
         out.push(`cyc0 += ${P}; ret += ${k + 1}; pc = nt; break;`);
         ended = true;
@@ -296,7 +323,7 @@ export function compileRegion(
     .join(" ");
   const body = out.join("\n").split(WB).join(wb);
   const name = `region_${((blocks[0]?.pc ?? 0) >>> 0).toString(16)}`;
-  const source = `return function ${name}(pc, budget) { let cyc0 = clk.cycles; let nt = 0; let ret = 0; ${load}
+  const source = `return function ${name}(pc, budget) { let cyc0 = clk.cycles; let nt = 0; let ret = 0; let bt = false; ${load}
 for (;;) { switch (pc) {
 ${body}
 default: clk.cycles = cyc0; c.pc = pc; ${wb} return ret;

@@ -96,6 +96,8 @@ interface Region {
   valid: boolean;
 }
 
+/** Longest superblock (instructions), to bound compile time and code size. */
+const MAX_SUPERBLOCK = 48;
 /** Blocks never cross a 1 KiB boundary (nor, therefore, a page). */
 const CHUNK_BYTES = 1024;
 const CHUNK_WORDS = CHUNK_BYTES / 4;
@@ -786,7 +788,17 @@ export class MipsCpu {
         const d2 = ALL_OPS[op2]!;
         if (d2.interpOnly || d2.noDelaySlot) break;
         insns.push({ word: w, op }, { word: w2, op: op2 });
-        break;
+        // Superblocks: continue along the fall-through path of a conditional branch without link
+        // (its taken path becomes a side exit); stop at jumps, calls and always-taken branches.
+        const rs = (w >>> 21) & 31;
+        const rt = (w >>> 16) & 31;
+        const always =
+          ((d.name === "beq" || d.name === "beql") && rs === rt) ||
+          (rs === 0 && (d.name === "bgez" || d.name === "bgezl" || d.name === "blez" || d.name === "blezl"));
+        if (d.kind !== "branch" || d.branch.link !== undefined || always) break;
+        if (insns.length >= MAX_SUPERBLOCK || i + 2 >= CHUNK_WORDS) break;
+        i += 2;
+        continue;
       }
       insns.push({ word: w, op });
       i++;
