@@ -195,3 +195,47 @@ describe("event channels between TS guests", () => {
     expect(hv.domain(0)!.vcpu.state).toBe("blocked");
   });
 });
+
+describe("ping-pong under load", () => {
+  it("1000 round trips between two blocked-and-woken guests lose no wake-up", async () => {
+    const hv = new Hypervisor({ oracle: true, sliceCycles: 20_000 });
+    const shared: { port?: number } = {};
+    const counts = [0, 0];
+    const player = (me: 0 | 1) => ({
+      async main(ctx: GuestContext) {
+        const g = new TestGuestOps(ctx);
+        let port: number;
+        if (me === 0) {
+          port = await g.allocUnbound(1);
+          shared.port = port;
+        } else {
+          while (shared.port === undefined) await g.yield();
+          port = await g.bindInterdomain(0, shared.port);
+          g.clearPending(port); // the bind's own pending bit
+        }
+        let got = 0;
+        ctx.setUpcallHandler(() => {
+          ctx.mem.write8(g.vcpu0("evtchn_upcall_pending"), 0);
+          ctx.mem.write32(g.vcpu0("evtchn_pending_sel"), 0);
+          if (g.pending(port)) {
+            g.clearPending(port);
+            got++;
+          }
+        });
+        if (me === 1) await g.send(port);
+        for (let i = 0; i < 1000; i++) {
+          while (got === i) await g.block();
+          counts[me]!++;
+          if (me === 0 || i < 999) await g.send(port);
+        }
+      },
+    });
+    launchTsGuest(hv, player(0));
+    launchTsGuest(hv, player(1));
+    expect(await hv.run(1e10)).toBe("all-halted");
+    expect(counts).toEqual([1000, 1000]);
+    expect(hv.oracleViolations).toEqual([]);
+    expect(hv.statsOf(0).eventsSent).toBe(1000);
+    expect(hv.statsOf(1).eventsSent).toBe(1000);
+  });
+});
