@@ -5,6 +5,8 @@
  *   RAM          128 MiB from physical 0 (QEMU pc's default -m)
  *   0x20, 0xA0   8259A PIC pair, INTR → CPU, vectors by ICW2
  *   0x40–0x43    8254 PIT, counter 0 → IRQ0 (clocked from the cycle clock at CPU_CLOCK_HZ)
+ *   0x61         system control port B: PIT counter 2 gate and OUT
+ *   0x4D0–0x4D1  ELCR (edge/level per IRQ)
  *   0x3F8        16550A UART (COM1) → IRQ4
  *   0x501        exit port: pvkit stops with the value written (QEMU's isa-debug-exit exits
  *                with (v << 1) | 1; the differential tests undo that)
@@ -20,7 +22,7 @@ import { CPU_CLOCK_HZ } from "../cost.js";
 import { StopReason, StopSignal } from "../cpu.js";
 import { EXIT_PORT, ExitPort } from "../devices/exit-port.js";
 import { PicPair } from "../devices/pic-8259.js";
-import { Pit8254 } from "../devices/pit-8254.js";
+import { Pit8254, PortB61 } from "../devices/pit-8254.js";
 import { Uart16550 } from "../devices/uart-16550.js";
 import { PortBus } from "../io-ports.js";
 import { type LoadedMultiboot, loadMultiboot } from "../loader/multiboot.js";
@@ -95,6 +97,7 @@ export class PcBoard implements GuestBoard {
     this.pic = new PicPair({ set: (level) => this.cpu.setIntr(level) }).attach(this.ports);
     this.cpu.interruptController = this.pic;
     this.pit = new Pit8254(this.clock, this.pic.irq(PIT_IRQ), opts.cpuHz ?? CPU_CLOCK_HZ).attach(this.ports);
+    new PortB61(this.pit).attach(this.ports);
     const uartOpts = {
       irq: this.pic.irq(COM1_IRQ),
       name: "16550A COM1",

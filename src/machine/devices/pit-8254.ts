@@ -14,8 +14,10 @@
  *    not modelled), and a new count in modes 2/3 restarts the period at once;
  *  - BCD counting is accepted in the control word and reported in the status byte but counts
  *    in binary;
- *  - gates are tied high (counters 0 and 1 as on the PC); counter 2's gate and OUT on port
- *    0x61 (speaker/system control) are not modelled, so modes 1 and 5 start at the count write.
+ *  - gates: counters 0 and 1 are tied high; counter 2's gate is bit 0 of port 0x61 (system
+ *    control port B, `PortB61` below), where bit 5 reads its OUT — what Linux-style PIT
+ *    calibration polls. As in QEMU, a rising gate restarts counting in modes 1, 2, 3 and 5 and a
+ *    low gate does not stop a counter; modes 1 and 5 also start at the count write.
  */
 
 import type { SimClock, TimerHandle } from "../clock.js";
@@ -171,6 +173,8 @@ export class Pit8254 implements PortHandler {
   private readonly cyclesPer: number;
   private readonly ticksPer: number;
   private readonly onTimer: (() => void)[];
+  /** GATE inputs (QEMU: counter 2's starts low). */
+  private readonly gates = [true, true, false];
 
   constructor(
     private readonly clock: SimClock,
@@ -221,6 +225,24 @@ export class Pit8254 implements PortHandler {
     const q = Math.floor(ticks / this.ticksPer);
     const r = ticks - q * this.ticksPer;
     return q * this.cyclesPer + Math.ceil((r * this.cyclesPer) / this.ticksPer);
+  }
+
+  /** Counter `n`'s GATE input. */
+  gate(n: number): boolean {
+    return this.gates[n]!;
+  }
+
+  /** Drives counter `n`'s GATE: a rising edge restarts modes 1, 2, 3 and 5 (datasheet; QEMU). */
+  setGate(n: number, level: boolean): void {
+    const c = this.counters[n]!;
+    const rising = level && !this.gates[n];
+    this.gates[n] = level;
+    if (!rising || c.loadTick < 0 || c.mode === 0 || c.mode === 4) return;
+    c.loadTick = this.ticksAt(this.clock.cycles);
+    this.clock.cancel(c.timer);
+    c.timer = null;
+    this.drive(c, c.outAfter(0));
+    this.scheduleAfter(c, 0);
   }
 
   /** Counter `n`'s current value (what an unlatched read returns as a 16-bit word). */
@@ -423,6 +445,47 @@ export class Pit8254 implements PortHandler {
       this.drive(c, c.outAfter(d));
       this.scheduleAfter(c, d);
     });
+  }
+}
+
+/** Port 0x61, the PC's system control port B (IBM PC/AT Technical Reference, "System Board"). */
+export const PORT_B = 0x61;
+export const PORT_B_GATE2 = 0x01; // counter 2 GATE
+export const PORT_B_SPEAKER = 0x02; // speaker data enable
+export const PORT_B_REFRESH = 0x10; // refresh request toggle (read only)
+export const PORT_B_OUT2 = 0x20; // counter 2 OUT (read only)
+
+/**
+ * Port 0x61 as QEMU's pcspk models it: writes set counter 2's gate (bit 0) and the speaker
+ * enable (bit 1, kept but silent); reads return them with OUT2 in bit 5 and a refresh bit that
+ * toggles on every read (QEMU's dummy_refresh_clock, so delay loops that wait for it progress
+ * without host time).
+ */
+export class PortB61 implements PortHandler {
+  readonly name = "system control port B (0x61)";
+  private speaker = false;
+  private refresh = 0;
+
+  constructor(private readonly pit: Pit8254) {}
+
+  attach(bus: PortBus): this {
+    bus.register(PORT_B, 1, this);
+    return this;
+  }
+
+  read(_port: number, _size: PortSize): number {
+    this.refresh ^= PORT_B_REFRESH;
+    return (
+      (this.pit.gate(2) ? PORT_B_GATE2 : 0) |
+      (this.speaker ? PORT_B_SPEAKER : 0) |
+      this.refresh |
+      (this.pit.output(2) ? PORT_B_OUT2 : 0)
+    );
+  }
+
+  write(_port: number, _size: PortSize, value: number): void {
+    this.speaker = (value & PORT_B_SPEAKER) !== 0;
+    this.pit.setGate(2, (value & PORT_B_GATE2) !== 0);
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SimClock } from "../../../src/machine/clock.js";
 import { CPU_CLOCK_HZ } from "../../../src/machine/cost.js";
-import { PIT_INPUT_HZ, Pit8254 } from "../../../src/machine/devices/pit-8254.js";
+import { PIT_INPUT_HZ, Pit8254, PortB61 } from "../../../src/machine/devices/pit-8254.js";
 import { PortBus } from "../../../src/machine/io-ports.js";
 
 /** A PIT whose input clock is exactly 10 CPU cycles per tick, so expectations are integers. */
@@ -142,6 +142,30 @@ describe("8254 PIT", () => {
     bus.write(0x43, 1, 0xc2); // latch count and status of counter 0
     expect(bus.read(0x40, 1)).toBe(0x36); // OUT low, count loaded
     expect(readWord(bus, 0x40)).toBe(20 - ((2 * 15) % 20));
+  });
+
+  it("port 0x61: counter 2 gate and OUT, as a PIT calibration loop uses them", () => {
+    const { bus, runTo, pit } = setup();
+    new PortB61(pit).attach(bus);
+    expect(bus.read(0x61, 1) & 0x01).toBe(0); // gate 2 starts low (QEMU)
+    expect(bus.read(0x61, 1) & 0x10).not.toBe(bus.read(0x61, 1) & 0x10); // refresh toggles
+    bus.write(0x61, 1, 0x01); // gate high, speaker off
+    bus.write(0x43, 1, 0xb0); // counter 2, LSB/MSB, mode 0
+    bus.write(0x42, 1, 100);
+    bus.write(0x42, 1, 0);
+    runTo(990);
+    expect(bus.read(0x61, 1) & 0x20).toBe(0);
+    runTo(1000);
+    expect(bus.read(0x61, 1) & 0x21).toBe(0x21);
+    // Mode 2 restarts on a rising gate.
+    bus.write(0x43, 1, 0xb4);
+    bus.write(0x42, 1, 50);
+    bus.write(0x42, 1, 0);
+    runTo(1200);
+    expect(pit.currentCount(2)).toBe(30);
+    bus.write(0x61, 1, 0x00);
+    bus.write(0x61, 1, 0x01);
+    expect(pit.currentCount(2)).toBe(50);
   });
 
   it("getState/setState restores counting and re-arms the timer", () => {
