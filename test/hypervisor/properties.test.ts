@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Hypercall, isXenErrno } from "../../src/hypercalls/index.js";
+import { GrantTables } from "../../src/hypervisor/grant-table/index.js";
 import { BootPfn, Hypervisor, launchTsGuest } from "../../src/hypervisor/index.js";
 import { PAGE_SIZE, PhysicalMemory } from "../../src/machine/index.js";
 
@@ -45,6 +46,8 @@ describe("hostile TS guest (fast-check)", () => {
         fc.constantFrom("x86" as const, "mips" as const),
         async (calls, arch) => {
           const hv = new Hypervisor({ memory: new PhysicalMemory(1 << 20), oracle: true, sliceCycles: 5000 });
+          // The whole dispatcher, including the grant table plugged in through register().
+          new GrantTables(hv);
           // dom0: a victim that offers a port to the attacker and then sleeps.
           const victim = launchTsGuest(hv, {
             name: "victim",
