@@ -75,6 +75,7 @@ describe("PC board", () => {
     const d = board.diagnostic();
     expect(d).toMatch(/cs:eip 8:0x00100022 CPL 0, eflags 0x00000002/);
     expect(d).toMatch(/eax=0x2badb002 ecx=0x00100020/);
+    expect(d).toMatch(/last instructions:\n\s+00100020: cli\n\s+00100021: hlt/);
   });
 
   it("the PIT interrupts a HLT with IF=1 through the PIC (vector from ICW2)", () => {
