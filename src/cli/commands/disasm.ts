@@ -15,6 +15,7 @@ import {
   PF_X,
   parseElf32,
   SHF_EXECINSTR,
+  x86,
 } from "../../machine/index.js";
 
 /** Disassembles `bytes` (an executable range) loaded at `vaddr`: one line per instruction. */
@@ -37,6 +38,7 @@ function mipsRange(bytes: Uint8Array, vaddr: number): Array<{ addr: number; raw:
 /** One entry per architecture. */
 export const DISASSEMBLERS: Partial<Record<Arch, Disassembler>> = {
   mips: mipsRange,
+  x86: x86.disassembleRange,
 };
 
 const MACHINE_OF: Record<Arch, number> = { mips: EM_MIPS, x86: EM_386 };

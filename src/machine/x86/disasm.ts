@@ -208,6 +208,8 @@ export function disassembleAt(bytes: Uint8Array, address: number, code32 = true)
   const variants = e.mnemonic.split("|");
   let mnem = variants.length > 1 ? variants[os === 4 ? 1 : 0]! : variants[0]!;
   if (d.opcode === 0xe3) mnem = d.addressSize === 4 ? "jecxz" : "jcxz";
+  // Descriptor-table loads and stores carry objdump's size suffix (the base is 24 or 32 bits).
+  if (d.opcode === 0x101 && d.modrm!.reg <= 3) mnem += os === 4 ? "d" : "w";
   const immQueue = [...d.immediates];
   const next = (address + d.length) >>> 0;
   const ops: string[] = [];
@@ -229,7 +231,16 @@ export function disassembleAt(bytes: Uint8Array, address: number, code32 = true)
       case "Ew":
       case "Ed":
       case "Ev": {
-        const size = sizeOf(o);
+        // objdump names a register source/destination of these Ew forms at the operand size.
+        const wide =
+          o === "Ew" &&
+          (d.opcode === 0x8c ||
+            d.opcode === 0x8e ||
+            d.opcode === 0x102 ||
+            d.opcode === 0x103 ||
+            (d.opcode === 0x100 && m!.reg <= 1) ||
+            (d.opcode === 0x101 && m!.reg === 4));
+        const size = wide ? os : sizeOf(o);
         if (m!.mod === 3) ops.push(regName(size, m!.rm));
         else ops.push(memText(d, size));
         break;
@@ -364,3 +375,25 @@ export function disassembleBuffer(bytes: Uint8Array, address: number, code32 = t
 
 /** The condition-code suffixes in encoding order (for tests and tools). */
 export { CONDITIONS };
+
+/**
+ * Disassembles an executable range loaded at `vaddr` into one record per instruction, the shape
+ * `pvkit disasm` lists (`raw` is the bytes in hex, as objdump prints them).
+ */
+export function disassembleRange(
+  bytes: Uint8Array,
+  vaddr: number,
+): Array<{ addr: number; raw: string; text: string }> {
+  const out: Array<{ addr: number; raw: string; text: string }> = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    const addr = (vaddr + pos) >>> 0;
+    const r = disassembleAt(bytes.subarray(pos, Math.min(bytes.length, pos + 15)), addr, true);
+    const raw = Array.from(bytes.subarray(pos, pos + r.length), (b) => b.toString(16).padStart(2, "0")).join(
+      " ",
+    );
+    out.push({ addr, raw, text: r.text });
+    pos += r.length;
+  }
+  return out;
+}

@@ -42,6 +42,7 @@ export {
   decodeInstruction,
   disassembleAt,
   disassembleBuffer,
+  disassembleRange,
 } from "./disasm.js";
 export * as X86Flags from "./flags.js";
 export { CS, DS, EAX, EBP, EBX, ECX, EDI, EDX, ES, ESI, ESP, FS, GS, SS } from "./modrm.js";
