@@ -1,6 +1,12 @@
 /** pvkit/hypervisor — domains, machine memory, scheduler, hypercall dispatch, event channels, TS guests. */
 export { type ConsoleLine, DomainConsole } from "./console.js";
-export { CONSOLE_IO_MAX, POLL_MAX_PORTS, XEN_VERSION } from "./core-hypercalls.js";
+export {
+  CONSOLE_IO_MAX,
+  MULTICALL_MAX,
+  POLL_MAX_PORTS,
+  RESERVATION_MAX_EXTENTS,
+  XEN_VERSION,
+} from "./core-hypercalls.js";
 export {
   type DispatcherHost,
   HypercallDispatcher,
