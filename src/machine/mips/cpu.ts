@@ -105,6 +105,14 @@ const VCACHE_BITS = 12;
 const VCACHE_MASK = (1 << VCACHE_BITS) - 1;
 /** Entries in the diagnostic trace ring of executed block starts (power of two). */
 const RING = 64;
+/**
+ * Translation context of compiled code at mapped addresses: TLB generation (19 bits), ASID,
+ * ERL and mode. Code at the same virtual PC in another address space must never be reused.
+ */
+function fetchKeyOf(mapGen: number, asid: number, erl: number, mode: number): number {
+  return (mapGen << 12) | (asid << 4) | (erl << 2) | mode;
+}
+
 /** Marks a direct-mapped block-cache entry valid in any kernel-mode context (kseg0/kseg1 code). */
 const KEY_UNMAPPED = -1;
 
@@ -724,17 +732,17 @@ export class MipsCpu {
       this.asid = asid;
       this.flushTranslations();
     }
-    this.fetchKey = (this.mapGen << 4) | (erl << 2) | mode;
+    this.fetchKey = fetchKeyOf(this.mapGen, asid, erl, mode);
     this.intrReady = cp0.interruptReady;
     if (this.intrReady) this.brk = true;
   }
 
   /** TLB contents changed: drop cached translations of mapped addresses. */
   private mmuChanged(): void {
-    this.mapGen = (this.mapGen + 1) & 0x3ffffff;
+    this.mapGen = (this.mapGen + 1) & 0x7ffff;
     if (this.mapGen === 0) this.vPc.fill(1);
     this.flushTranslations();
-    this.fetchKey = (this.mapGen << 4) | (this.erl << 2) | this.mode;
+    this.fetchKey = fetchKeyOf(this.mapGen, this.asid, this.erl, this.mode);
   }
 
   /** Drops the data translation caches (call after installing a memory oracle). */

@@ -265,6 +265,28 @@ describe.each(PATHS)("MIPS TLB and modes ($name)", ({ jit }) => {
     expect(excOf(r.m)).toBe(ExcCode.CpU);
   });
 
+  it("never runs code compiled for another ASID at the same virtual address", () => {
+    const m = makeMachine(jit);
+    bootKernel(m, 0x00400000, 2 << 3);
+    for (const [asid, pa] of [
+      [1, 0x20000],
+      [2, 0x30000],
+    ] as const) {
+      const a = newAsm(0x00400000);
+      a.addiu("s0", "zero", asid).syscall();
+      m.memory.writeBytes(pa, a.bytes());
+      m.cpu.tlb.write(asid, { entryHi: 0x00400000 | asid, pageMask: 0, entryLo0: lo(pa), entryLo1: 0 });
+    }
+    m.cpu.interceptExceptions = true;
+    for (const asid of [1, 2, 1, 2]) {
+      m.cpu.cp0.write(Cp0Reg.EntryHi, 0, asid);
+      m.cpu.pc = 0x00400000;
+      expect(m.cpu.run(100)).toBe(StopReason.Trap);
+      expect(m.cpu.trap.excCode).toBe(ExcCode.Sys);
+      expect(m.cpu.gpr[16]).toBe(asid);
+    }
+  });
+
   it("leaves kuseg unmapped while ERL = 1", () => {
     const r = runKernel((a) => a.li("t0", 0x00012340).lw("s0", 0, "t0"), {
       jit,
