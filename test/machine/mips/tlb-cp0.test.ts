@@ -94,6 +94,14 @@ describe.each(PATHS)("MIPS TLB and modes ($name)", ({ jit }) => {
     const s = runKernel((a) => a.li("t0", 0x00403abc).sw("s0", 0, "t0"), { jit });
     expect(s.code).toBe(VEC.refill);
     expect(excOf(s.m)).toBe(ExcCode.TLBS);
+    // BEV = 1: the refill vector is 0xBFC00200, the general one 0xBFC00380.
+    const bev = runKernel((a) => a.li("t0", 0x00403abc).lw("s0", 0, "t0"), { jit, status: Status.BEV });
+    expect(bev.code).toBe(VEC.bevRefill);
+    const bevExl = runKernel((a) => a.li("t0", 0x00403abc).lw("s0", 0, "t0"), {
+      jit,
+      status: Status.BEV | Status.EXL,
+    });
+    expect(bevExl.code).toBe(VEC.bevGeneral);
   });
 
   it("maps even/odd pages, matches ASIDs and global entries", () => {
