@@ -1,13 +1,16 @@
 /**
  * The MIPS32 Release 1 little-endian CPU: integer ISA, CP0, TLB, precise exceptions, interrupts.
  *
- * Execution: basic blocks (straight-line code up to a branch and its delay slot, never crossing a
- * 4 KiB page) are compiled to JS functions from the decode table's templates (`codegen.ts`) and
- * cached by virtual PC + translation context; privileged instructions, budget edges and timer
- * deadlines go through the interpreter built from the same templates. Compiled code reads RAM
- * through direct-mapped translation caches; everything else takes the slow paths below. Stores
- * into pages holding compiled code are seen through PhysicalMemory page watching and drop the
- * overlapping blocks.
+ * Execution: straight-line code is compiled to JS functions from the decode table's templates
+ * (`codegen.ts`): a block runs up to an unconditional jump, a call, an interpreter-only instruction
+ * or a 1 KiB boundary, continuing past conditional branches whose taken paths become side exits
+ * (superblocks, at most 48 instructions); a block whose final branch jumps back to its own start
+ * loops inside its function. Blocks are cached by virtual PC + translation context (TLB generation,
+ * ASID, ERL, mode; kseg0/kseg1 code in any kernel context). Privileged instructions, budget edges
+ * and timer deadlines go through the interpreter built from the same templates. Compiled code
+ * reads RAM through direct-mapped translation caches; everything else takes the slow paths below.
+ * Stores into pages holding compiled code are seen through PhysicalMemory page watching and drop
+ * the overlapping blocks (and end the running one).
  *
  * Timing is exact at instruction granularity: a block is entered only if no timer can fall due
  * inside it, a device access ends the block, and interrupts are checked before every block or
