@@ -2,16 +2,30 @@
  * pvkit's i386 CPU (issues 5 and 6). Other components build on this surface:
  *
  * - `X86Cpu` — `new X86Cpu({ memory, ports, clock, stop, costs? })`; `regs` (Int32Array, EAX ECX
- *   EDX EBX ESP EBP ESI EDI), `eip`, `getEflags()/setEflags()`, `cr0/cr2/cr3/cr4` (setters flush
- *   the TLB), `gdtrBase/gdtrLimit/idtrBase/idtrLimit`, descriptor caches through
- *   `getSegment(i)/setSegment(i, cache)` (0-5 ES CS SS DS FS GS, 6 LDTR, 7 TR) and the raw
- *   `segSel/segBase/segLimit/segAttr` arrays, `cpl`, `interruptController` + `setIntr(level)`,
- *   `interceptExceptions` + `trap` (monitor mode), `resetMultiboot(entry, ebx)`,
- *   `run(maxInstructions): StopReason`, `stats` ({instructions, cycles, exceptions by vector}),
- *   `diagnostic` (after StopReason.Shutdown), `recentInstructions(n)`, `disassembleAt(eip)`.
+ *   EDX EBX ESP EBP ESI EDI), `eip`, `getEflags()/setEflags()` (setEflags: no privilege checks),
+ *   `cr0/cr2/cr3/cr4` (setters flush the TLB; CR0.PE stays 1), `gdtrBase/gdtrLimit/idtrBase/
+ *   idtrLimit`, descriptor caches through `getSegment(i)/setSegment(i, cache)` (0-5 ES CS SS DS
+ *   FS GS, 6 LDTR, 7 TR) and the raw `segSel/segBase/segLimit/segAttr` arrays (attr layout in
+ *   descriptors.ts), `cpl`, `dr[0..7]`, `paging` (the TLB and walker), `interruptController` +
+ *   `setIntr(level)` (INTR is sampled at instruction boundaries when IF = 1 and no STI/MOV SS
+ *   shadow), `interceptExceptions` + `trap` (monitor mode: exceptions, INT n and external
+ *   interrupts stop `run` with StopReason.Trap and the state of the faulting instruction),
+ *   `resetMultiboot(entry, ebx)`, `run(maxInstructions): StopReason`, `stats` ({instructions,
+ *   cycles, exceptions: by vector, counting delivered exceptions, INT n and interrupts}),
+ *   `diagnostic` (after StopReason.Shutdown), `recentInstructions(n)` (interpreted instructions
+ *   and the first instruction of each compiled block), `disassembleAt(eip)`, `blockCompiler`
+ *   (compile straight-line flat 32-bit code into JS functions; on by default) and
+ *   `blocksCompiled`.
  * - The opcode table (`OPCODE_MAP`, `lookup`, `virtClass`) with each opcode's operand forms,
- *   flags and virtualization class; `decodeInstruction` and `disassembleAt`/`disassembleBuffer`.
- * - Descriptor helpers (`makeDescriptor`, `makeGate`, field accessors) and paging constants.
+ *   flags read/written and virtualization class; `decodeInstruction`, `disassembleAt`,
+ *   `disassembleBuffer`, `disassembleRange` (objdump -M intel style).
+ * - Descriptor helpers (`makeDescriptor`, `makeGate`, field accessors, `SysType`) and paging
+ *   constants (PTE bits, #PF error-code bits).
+ *
+ * Not simulated: real and virtual-8086 mode, task switches (task gates, TSS targets and IRET
+ * with NT: #GP), x87/MMX/SSE (#UD; #NM with CR0.EM/TS), MSRs (#GP), debug breakpoints and
+ * single-step, alignment checks, 16-bit TSSs for stack switches. CPUID reports a Pentium-class
+ * "GenuineIntel" without FPU (cpuid.ts says why). Physical accesses beyond RAM read all-ones.
  */
 export {
   CR0_AM,
