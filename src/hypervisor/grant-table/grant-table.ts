@@ -352,7 +352,8 @@ export class GrantTables {
     const s = src * PAGE_SIZE + source.offset;
     const d = dst * PAGE_SIZE + dest.offset;
     this.hv.memory.u8.copyWithin(d, s, s + len);
-    this.hv.memory.notifyWatchedWrite(d, len);
+    // Like a CPU store: watchers (decode caches, page-table tracking) hear of a watched page only.
+    if (len > 0 && this.hv.memory.watched[dst] !== 0) this.hv.memory.notifyWatchedWrite(d, len);
     this.bytesCopied += len;
     this.hv.chargeMonitor(caller, Math.ceil((this.hv.costs.pageCopy * len) / PAGE_SIZE));
     return traceIt(GntSt.okay, len);
