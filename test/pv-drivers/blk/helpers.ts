@@ -57,3 +57,15 @@ export function pattern(sectors: number, seed: number): Uint8Array {
   }
   return b;
 }
+
+/**
+ * Index of the first differing byte of `a` and `b` (or of the shorter length), −1 if equal.
+ * `expect(diff(a, b)).toBe(-1)` instead of toEqual: vitest's deep equality on large typed
+ * arrays costs seconds.
+ */
+export function diff(a: unknown, b: Uint8Array): number {
+  if (!(a instanceof Uint8Array)) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}

@@ -14,7 +14,7 @@ import {
   BlkifStatus,
   FileBlockStore,
 } from "../../../src/pv-drivers/index.js";
-import { fileSectors, pattern, tempDir } from "./helpers.js";
+import { diff, fileSectors, pattern, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -153,9 +153,9 @@ describe("hostile front end", () => {
       reserved1: BlkifStatus.EOpNotSupp,
       unknown200: BlkifStatus.EOpNotSupp,
     });
-    expect(after).toEqual(pattern(1, 99));
+    expect(diff(after, pattern(1, 99))).toBe(-1);
     // Nothing the bad requests carried reached the image: only sector 0 changed.
-    expect(fileSectors(path, 1, 127)).toEqual(pattern(128, 21).subarray(512));
+    expect(diff(fileSectors(path, 1, 127), pattern(128, 21).subarray(512))).toBe(-1);
     const c = r.back.guest.backs.get(1)!.counters;
     expect(c.errors).toBe(15);
     expect(c.eopnotsupp).toBe(2);
@@ -192,7 +192,7 @@ describe("hostile front end", () => {
               await disk.write(i * 16, pattern(16, i));
               out.push(await disk.read(i * 16, 16));
             }
-            seen.good = out.every((b, i) => b.every((x, j) => x === pattern(16, i)[j]));
+            seen.good = out.every((b, i) => diff(b, pattern(16, i)) === -1);
           },
         },
       ],

@@ -14,7 +14,7 @@ import {
   FileBlockStore,
   MemoryBlockStore,
 } from "../../../src/pv-drivers/index.js";
-import { fileSectors, pattern, spyFileOps, tempDir } from "./helpers.js";
+import { diff, fileSectors, pattern, spyFileOps, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -29,13 +29,13 @@ describe("FileBlockStore", () => {
     s.write(97, d);
     const b = new Uint8Array(3 * 512);
     s.read(97, b);
-    expect(b).toEqual(d);
-    expect(fileSectors(path, 97, 3)).toEqual(d);
+    expect(diff(b, d)).toBe(-1);
+    expect(diff(fileSectors(path, 97, 3), d)).toBe(-1);
     expect(() => s.write(98, d)).toThrow(RangeError);
     expect(() => s.read(0, new Uint8Array(100))).toThrow(/multiple of 512/);
     s.discard(97, 2);
-    expect(fileSectors(path, 97, 2)).toEqual(new Uint8Array(1024));
-    expect(fileSectors(path, 99, 1)).toEqual(d.subarray(1024));
+    expect(diff(fileSectors(path, 97, 2), new Uint8Array(1024))).toBe(-1);
+    expect(diff(fileSectors(path, 99, 1), d.subarray(1024))).toBe(-1);
     s.close();
     const again = FileBlockStore.open(path);
     expect(again.sectors).toBe(100);
@@ -85,14 +85,14 @@ describe("CowBlockStore", () => {
     for (const [i, o] of overlays.entries()) {
       // Written sectors are the overlay's own; a read across the boundary mixes base and overlay.
       const got = readOf(o, 8, 8);
-      expect(got.subarray(0, 1024)).toEqual(baseData.subarray(8 * 512, 10 * 512));
+      expect(diff(got.subarray(0, 1024), baseData.subarray(8 * 512, 10 * 512))).toBe(-1);
       const mine = pattern(4, 100 + i);
       if (i === 1) mine.set(pattern(1, 7), 2 * 512);
-      expect(got.subarray(1024, 3 * 1024)).toEqual(mine);
-      expect(got.subarray(3 * 1024)).toEqual(baseData.subarray(14 * 512, 16 * 512));
+      expect(diff(got.subarray(1024, 3 * 1024), mine)).toBe(-1);
+      expect(diff(got.subarray(3 * 1024), baseData.subarray(14 * 512, 16 * 512))).toBe(-1);
     }
-    expect(readOf(overlays[2]!, 200, 3)).toEqual(new Uint8Array(3 * 512));
-    expect(readOf(overlays[0]!, 200, 3)).toEqual(baseData.subarray(200 * 512, 203 * 512));
+    expect(diff(readOf(overlays[2]!, 200, 3), new Uint8Array(3 * 512))).toBe(-1);
+    expect(diff(readOf(overlays[0]!, 200, 3), baseData.subarray(200 * 512, 203 * 512))).toBe(-1);
     expect(overlays.map((o) => o.overlaySectors)).toEqual([4, 4, 7]);
     expect(fs.calls.write).toBe(0);
     expect(sha(basePath)).toBe(before);
@@ -116,14 +116,14 @@ describe("CowBlockStore", () => {
     expect(Number(raw.readBigUInt64LE(24))).toBe(512);
     expect(Number(raw.readBigUInt64LE(32))).toBe(l.dataOffset);
     expect(raw[512 + 1]).toBe(0b110); // sectors 9 and 10: bits 1 and 2 of byte 1
-    expect(new Uint8Array(raw.subarray(l.dataOffset + 9 * 512, l.dataOffset + 11 * 512))).toEqual(
-      pattern(2, 4),
-    );
+    expect(
+      diff(new Uint8Array(raw.subarray(l.dataOffset + 9 * 512, l.dataOffset + 11 * 512)), pattern(2, 4)),
+    ).toBe(-1);
     const again = CowBlockStore.open(path, base);
     const b = new Uint8Array(4 * 512);
     again.read(8, b);
-    expect(b.subarray(512, 1536)).toEqual(pattern(2, 4));
-    expect(b.subarray(0, 512)).toEqual(base.bytes.subarray(8 * 512, 9 * 512));
+    expect(diff(b.subarray(512, 1536), pattern(2, 4))).toBe(-1);
+    expect(diff(b.subarray(0, 512), base.bytes.subarray(8 * 512, 9 * 512))).toBe(-1);
     again.close();
     expect(() => CowBlockStore.open(path, new MemoryBlockStore(65))).toThrow(/64-sector base/);
   });
@@ -151,10 +151,10 @@ describe("CowBlockStore", () => {
     expect(r.end).toBe("all-halted");
     const baseData = pattern(512, 11).subarray(0, 16 * 512);
     for (let i = 0; i < 3; i++) {
-      expect(seen[i]![0]).toEqual(baseData);
+      expect(diff(seen[i]![0], baseData)).toBe(-1);
       const expected = new Uint8Array(baseData);
       expected.set(pattern(2, 50 + i), 4 * 512);
-      expect(seen[i]![1]).toEqual(expected);
+      expect(diff(seen[i]![1], expected)).toBe(-1);
       expect(overlays[i]!.overlaySectors).toBe(2);
     }
     expect(sha(basePath)).toBe(before);
