@@ -2,9 +2,11 @@
  * `npm run bench`: runs every benchmark and prints one JSON object per line.
  * Usage: node --import tsx bench/run.ts [--no-qemu]
  */
+import { benchBlk } from "./blk.js";
 import { benchMipsCpu } from "./mips-cpu.js";
 import { benchRing } from "./ring.js";
 
 const qemu = !process.argv.includes("--no-qemu");
 console.log(JSON.stringify(await benchMipsCpu({ qemu })));
 console.log(JSON.stringify(await benchRing()));
+console.log(JSON.stringify(await benchBlk()));
