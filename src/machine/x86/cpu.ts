@@ -477,10 +477,34 @@ export class X86Cpu {
           ? this.lookupBlock()
           : null;
       if (block !== null) {
-        this.codeDirty = false;
-        this.recent[this.recentPos] = this.eip;
-        this.recentPos = (this.recentPos + 1) & (RECENT - 1);
-        retired = block(this, this.regs);
+        // Chain blocks while nothing needs the outer loop: no fault, exit, HLT, shadow, pending
+        // interrupt, timer deadline, or budget end.
+        const regs = this.regs;
+        const limit = maxInstructions - MAX_BLOCK;
+        let fn: BlockFn | null = block;
+        retired = 0;
+        do {
+          this.codeDirty = false;
+          this.recent[this.recentPos] = this.eip;
+          this.recentPos = (this.recentPos + 1) & (RECENT - 1);
+          const k = fn(this, regs);
+          retired += k;
+          clock.cycles += k * instCost;
+          if (
+            this.pend >= 0 ||
+            this.breakOut ||
+            this.halted ||
+            this.shadow ||
+            clock.cycles >= clock.nextDeadline ||
+            n + retired > limit ||
+            (this.intrLine && (this.flags & IF) !== 0) ||
+            !this.codeFlat
+          ) {
+            break;
+          }
+          fn = this.lookupBlock();
+        } while (fn !== null);
+        n += retired;
       } else {
         this.shadow = false;
         this.startEip = this.eip;
@@ -489,9 +513,9 @@ export class X86Cpu {
         this.recentPos = (this.recentPos + 1) & (RECENT - 1);
         this.step();
         retired = this.pend >= 0 ? 0 : 1;
+        n += retired;
+        clock.cycles += retired * instCost;
       }
-      n += retired;
-      clock.cycles += retired * instCost;
       if (this.pend >= 0) {
         this.raisePending();
         if (this.stopReason >= 0) break;
