@@ -3,6 +3,7 @@
  * Usage: node --import tsx bench/run.ts [--no-qemu]
  */
 import { benchBlk } from "./blk.js";
+import { benchDisco } from "./disco.js";
 import { benchMipsCpu } from "./mips-cpu.js";
 import { benchRing } from "./ring.js";
 
@@ -10,3 +11,4 @@ const qemu = !process.argv.includes("--no-qemu");
 console.log(JSON.stringify(await benchMipsCpu({ qemu })));
 console.log(JSON.stringify(await benchRing()));
 console.log(JSON.stringify(await benchBlk()));
+console.log(JSON.stringify(await benchDisco()));
