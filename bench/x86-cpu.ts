@@ -2,7 +2,8 @@
  * Speed of the i386 interpreter alone: runs samples/guests/x86/compute.elf (multiboot-loaded,
  * console and exit port as bare port handlers, no board) and prints
  * {commit, costTableHash, instructionsPerSecond, ...} as JSON. Usage:
- *   node --import tsx bench/x86-cpu.ts [--print] [guest.elf]
+ *   node --import tsx bench/x86-cpu.ts [--print] [--interpret] [guest.elf]
+ * --print copies the guest's console to stderr; --interpret turns the block compiler off.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -19,6 +20,7 @@ import { X86Cpu } from "../src/machine/x86/index.js";
 
 const args = process.argv.slice(2);
 const printOutput = args.includes("--print");
+const interpretOnly = args.includes("--interpret");
 const file =
   args.find((a) => !a.startsWith("--")) ??
   new URL("../samples/guests/x86/compute.elf", import.meta.url).pathname;
@@ -39,6 +41,7 @@ ports.register(0x501, 2, { name: "exit", read: () => 0xff, write: (_p, _s, v) =>
 const mb = loadMultiboot(new Uint8Array(readFileSync(file)), memory, { file });
 const cpu = new X86Cpu({ memory, ports, clock, stop });
 cpu.resetMultiboot(mb.entry, mb.infoAddress);
+cpu.blockCompiler = !interpretOnly;
 
 const t0 = performance.now();
 const c0 = process.cpuUsage();
@@ -63,6 +66,7 @@ console.log(
     commit,
     costTableHash: costTableHash(),
     guest: file.split("/").pop(),
+    mode: interpretOnly ? "interpreter" : "block compiler",
     instructions: cpu.stats.instructions,
     simulatedCycles: clock.cycles,
     wallSeconds: Number(seconds.toFixed(3)),
