@@ -233,6 +233,21 @@ describe("x86 control transfers across rings", () => {
     expect(t.memory.read32(sp)).toBe(CODE + asm("push 0x77; call far 0x43:0").length);
     expect(t.cpu.getSegment(SS).selector).toBe(SEL.data0);
   });
+  it("an invalid ring-0 stack in the TSS → #TS(SS0 selector), nothing pushed", () => {
+    const t = sys("push 0x77; call far 0x43:0", 3);
+    t.memory.write32(0x11000 + 8, SEL.data3); // SS0 = 0x23: RPL 3 != 0
+    expectFault(t, Vector.TS, 0x20);
+    expect(t.cpu.cpl).toBe(3);
+    expect(t.cpu.regs[ESP]).toBe(0x40000 - 4);
+  });
+  it("INT n through a not-present gate → #NP(vector*8 + 2), delivered with its error code", () => {
+    const t = sys("int 0x30", 0, false);
+    t.memory.write8(IDT + 0x30 * 8 + 5, t.memory.read8(IDT + 0x30 * 8 + 5) & 0x7f);
+    t.run();
+    expect(t.cpu.eip).toBe(HANDLERS + 16 * Vector.NP + 1);
+    expect(t.memory.read32(t.cpu.regs[ESP]!)).toBe(0x30 * 8 + 2);
+    expect(t.memory.read32(t.cpu.regs[ESP]! + 4)).toBe(CODE);
+  });
   it("far CALL through a DPL 0 call gate at CPL 3 → #GP(gate selector)", () => {
     expectFault(sys("call far 0x70:0", 3), Vector.GP, 0x70);
   });
