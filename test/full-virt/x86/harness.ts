@@ -104,7 +104,6 @@ export function makeMachine(machineMib = 64): TestMachine {
         worldSwitches: 0,
         trapsByCause: new Float64Array(32),
       };
-      // biome-ignore lint/style/useConst: assigned after the host closure that reads it
       let d: TestDomain;
       const host: vmware.X86FullHost = {
         domid,
