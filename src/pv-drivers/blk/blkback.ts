@@ -203,6 +203,23 @@ export class BlkBackend extends PvBackend {
     return keys;
   }
 
+  /**
+   * Runs the handshake; if it fails after the front end published its keys (a bad ring-ref, an
+   * unknown protocol), the reason goes to `<dir>/error`, this side goes Closing then Closed —
+   * so the front end's connect fails instead of waiting — and the error is rethrown.
+   */
+  override async connect(): Promise<void> {
+    try {
+      await super.connect();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (this.error === null) await this.fail(reason);
+      await this.publishState(XenbusState.Closed);
+      this.closed = Promise.resolve();
+      throw err;
+    }
+  }
+
   protected override async attach(): Promise<void> {
     const ref = Number(await this.frontendKey("ring-ref"));
     const port = Number(await this.frontendKey("event-channel"));

@@ -7,7 +7,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runBlk } from "../../../samples/ts-guests/blk/run-blk.js";
 import { RING_REQ_PROD, XenbusState } from "../../../src/guest-sdk/index.js";
 import {
+  BLKIF_ABI_X86_32,
   type BlkFrontend,
+  type BlkifAbi,
   BlkifOp,
   type BlkifRequest,
   type BlkifSegment,
@@ -210,5 +212,32 @@ describe("hostile front end", () => {
     expect(r.pv.grants.mappingsOf(0)).toBe(0);
     good.close();
     bad.close();
+  });
+
+  it("an unknown protocol fails the handshake with the reason in the store; the back end closes", async () => {
+    const store = FileBlockStore.create(tmp.file("proto.img"), 64);
+    let ran = false;
+    const r = await runBlk({
+      guests: [
+        {
+          store,
+          front: { abi: { ...BLKIF_ABI_X86_32, name: "arm-abi" } as unknown as BlkifAbi },
+          workload: async () => {
+            ran = true;
+          },
+        },
+      ],
+    });
+    store.close();
+    const back = r.back.guest.backs.get(1)!;
+    expect(back.error).toBe(
+      '/local/domain/1/device/vbd/0/protocol "arm-abi" is not x86_32-abi or x86_64-abi',
+    );
+    expect(r.pv.store.hostRead("/local/domain/0/backend/vbd/1/0/error")).toBe(back.error);
+    expect(r.pv.store.hostRead("/local/domain/0/backend/vbd/1/0/state")).toBe(String(XenbusState.Closed));
+    expect(ran).toBe(false);
+    expect(r.hv.domain(0)?.state).toBe("shutdown");
+    expect(r.end).not.toBe("deadlock");
+    expect(r.pv.grants.mappingsOf(0)).toBe(0);
   });
 });
