@@ -104,6 +104,31 @@ function aluCode(aop: number, dst: string | null, a: string, b: string): string 
   }
 }
 
+/**
+ * 32-bit ROL/ROR/SHL/SHR/SAR of register `rm` by a constant count (already masked to 5 bits),
+ * with the same flag rules as the interpreter's `shift` (CF = last bit out, OF by the 1-bit
+ * formula, SF/ZF/PF lazy, AF = 0); RCL/RCR stay in the interpreter. A zero count is a no-op.
+ */
+function shiftByConstant(kind: number, rm: number, n: number): string | null {
+  if (n === 0) return "";
+  const x = `const x = r[${rm}];`;
+  switch (kind) {
+    case 0:
+      return `{ ${x} const v = (x << ${n}) | (x >>> ${32 - n}); const cf = v & 1; c.setCfOf(cf, ((v >>> 31) ^ cf) & 1); r[${rm}] = v; }`;
+    case 1:
+      return `{ ${x} const v = (x >>> ${n}) | (x << ${32 - n}); const cf = (v >>> 31) & 1; c.setCfOf(cf, (cf ^ (v >>> 30)) & 1); r[${rm}] = v; }`;
+    case 4:
+    case 6:
+      return `{ ${x} const v = x << ${n}; const cf = (x >>> ${32 - n}) & 1; c.setExplicit(31, v, cf | ((((v >>> 31) ^ cf) & 1) << 11)); r[${rm}] = v; }`;
+    case 5:
+      return `{ ${x} const v = x >>> ${n}; c.setExplicit(31, v, ((x >>> ${n - 1}) & 1) | ((x >>> 31) << 11)); r[${rm}] = v; }`;
+    case 7:
+      return `{ ${x} const v = x >> ${n}; c.setExplicit(31, v, (x >> ${n - 1}) & 1); r[${rm}] = v; }`;
+    default:
+      return null;
+  }
+}
+
 /** Specialised code for the hot 32-bit forms, or null to use the generic path. */
 function special(d: DecodedInstruction, i: number, next: number): string | null {
   if (d.operandSize !== 4 || d.addressSize !== 4 || d.repPrefix !== 0) return null;
@@ -162,6 +187,10 @@ function special(d: DecodedInstruction, i: number, next: number): string | null 
     case 0xd1:
     case 0xd3: {
       if (mem) return null;
+      if (op !== 0xd3) {
+        const inline = shiftByConstant(m!.reg, m!.rm, op === 0xd1 ? 1 : imm & 31);
+        if (inline !== null) return inline;
+      }
       const count = op === 0xc1 ? String(imm & 31) : op === 0xd1 ? "1" : "(r[1] & 31)";
       return `r[${m!.rm}] = c.shift(${m!.reg}, 4, r[${m!.rm}], ${count});`;
     }
