@@ -542,6 +542,18 @@ export class DiscoVcpu implements HostedVcpu {
     return this.machine.memory.u32[(mfn * 4096 + (u & 4095)) >>> 2]! | 0;
   }
 
+  /**
+   * TLB shootdown of machine frame `mfn` (before the frame changes hands — ballooning, sharing):
+   * invalidates every hardware entry memmap says maps it (all of this vCPU's entries if memmap
+   * overflowed). Returns the guest pages invalidated.
+   */
+  shootdownFrame(mfn: number): number[] {
+    const { pages, complete } = this.pmap.shootdown(mfn);
+    if (complete) for (const va of pages) this.machine.tlbInvalidate(this.serial, va);
+    else this.machine.tlbInvalidate(this.serial, null);
+    return pages;
+  }
+
   // --- lifecycle ------------------------------------------------------------------------------
 
   /** Crashes the domain with a diagnostic: what happened, PC, virtual CP0 state, last instructions. */

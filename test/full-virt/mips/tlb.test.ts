@@ -91,6 +91,26 @@ describe("virtual TLB (l2tlb, pmap, ASIDs)", () => {
     }
   });
 
+  it("shootdown: memmap names the guest pages of a frame; afterwards no hardware entry maps it", () => {
+    const bed = testBed();
+    const d = bed.domain("s");
+    const a = newAsm(BASE + 0x1000);
+    a.mtc0("zero", 12).mtc0("zero", 5).li("t0", 0x00400003).mtc0("t0", 10);
+    a.li("t0", LO(0x200, 6)).mtc0("t0", 2).li("t0", LO(0x201, 6)).mtc0("t0", 3).tlbwr();
+    a.li("t2", 0x00400000).sw("t2", 0, "t2").label("spin").b("spin").nop();
+    loadAsm(d.vcpu, a);
+    d.vcpu.reset(BASE + 0x1000, true);
+    bed.run(50_000);
+    expect(d.vcpu.state).toBe("running");
+    const ma = d.vcpu.pmap.lookup(0x200);
+    const hw = bed.machine.cpu.tlb;
+    const mapsMa = () => [...hw.lo0, ...hw.lo1].some((lo) => lo >>> 6 === ma && (lo & 2) !== 0);
+    expect(mapsMa()).toBe(true);
+    expect(d.vcpu.shootdownFrame(ma)).toEqual([0x00400000]);
+    expect(mapsMa()).toBe(false);
+    expect(d.vcpu.pmap.memmap.has(ma)).toBe(false);
+  });
+
   it("l2tlb: same VPN2/ASID replaced, global matches any ASID, remove, large pages", () => {
     const l2 = new disco.L2Tlb(64);
     const s1 = l2.insert(0x00400005, 0, LO(1, 6), LO(2, 6));
