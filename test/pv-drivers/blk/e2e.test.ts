@@ -314,4 +314,17 @@ describe("batching and determinism", () => {
     const b = await once("det-b.img");
     expect(b).toEqual(a);
   });
+
+  it("the back end charges backendPerRequest + backendPerPage per segment (cost table)", async () => {
+    const cycles = async (name: string, costs: { backendPerRequest: number; backendPerPage: number }) => {
+      const store = FileBlockStore.create(tmp.file(name), 1024);
+      const r = await runBlk({ back: { costs }, guests: [{ store, front: { bufferPages: 32 }, workload }] });
+      store.close();
+      return r.hv.domain(0)!.stats;
+    };
+    const free = await cycles("cost-0.img", { backendPerRequest: 0, backendPerPage: 0 });
+    const priced = await cycles("cost-1.img", { backendPerRequest: 1000, backendPerPage: 10 });
+    // 64 requests of one segment each.
+    expect(priced.guestCycles - free.guestCycles).toBe(64 * 1000 + 64 * 10);
+  });
 });
