@@ -7,11 +7,10 @@
  * flags; end access only if the hypervisor is not holding the grant (GTF_reading/GTF_writing
  * clear), otherwise the page is still mapped by the peer and must not be reused.
  */
-import { GntMap, GntSt, Gtf, type GuestContext } from "../hypercalls/index.js";
+import { barrier, GntMap, GntSt, Gtf, type GuestContext } from "../hypercalls/index.js";
 import { GrantError } from "./errors.js";
 import { GuestPage, PAGE_SIZE } from "./guest-page.js";
 import type { CopyPtr, HypercallClient } from "./hypercall-client.js";
-import { barrier } from "./ring/barrier.js";
 
 /** GNTTAB_NR_RESERVED_ENTRIES (Linux, include/xen/grant_table.h): refs 0–7 are the toolstack's. */
 export const GNTTAB_NR_RESERVED_ENTRIES = 8;

@@ -4,8 +4,7 @@
  * memory. A granted page the guest mapped is the same thing: its pfn now aliases the granter's
  * machine page, and the accessors follow the P2M.
  */
-import type { GuestMemoryAccess } from "../hypercalls/index.js";
-import type { SharedPage } from "./ring/shared-page.js";
+import type { GuestMemoryAccess, SharedPage } from "../hypercalls/index.js";
 
 export const PAGE_SIZE = 4096;
 

@@ -6,6 +6,7 @@
 export { Errno, type ErrnoName, type ErrnoValue, errnoName, isHypercallError, isXenErrno } from "./errno.js";
 export { GuestFault, HypercallError } from "./errors.js";
 export type { GuestContext, GuestMemoryAccess, TsGuest, UpcallHandler } from "./guest-context.js";
+export * from "./io/index.js";
 export * from "./layouts.js";
 export * from "./numbers.js";
 export { HypercallConvention, MAX_HYPERCALL_ARGS, MipsReg, X86Reg } from "./registers.js";

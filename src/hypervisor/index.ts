@@ -54,7 +54,14 @@ export { type RunEnd, Scheduler } from "./scheduler.js";
 export { DomainStats, type DomainStatsSnapshot, NR_TRAP_CAUSES } from "./stats.js";
 export * from "./store/index.js";
 export { DomainToken, GuestContextToken, HypervisorToken } from "./tokens.js";
-export { startTraces, type TraceProvider, traceProviders } from "./trace.js";
+export {
+  formatHypercall,
+  formatResult,
+  parseTraceKinds,
+  startTraces,
+  type TraceProvider,
+  traceProviders,
+} from "./trace.js";
 export { hypercallFromRegisters, type RegisterFile } from "./trap-hypercall.js";
 export { launchTsGuest, TsGuestBackend, type TsGuestOptions } from "./ts-guest/ts-guest-backend.js";
 export { type VcpuBackend, VcpuExitReason } from "./vcpu-backend.js";

@@ -284,11 +284,11 @@ describe("multi-domain runner", () => {
       { trace: "hypercalls,events" },
       { stdout: () => {}, stderr: (t) => (stderr += t) },
     );
-    expect(stderr).toMatch(/^\[\d+\] d0 console_io\(0x0, 0x14, 0x4000, 0x0, 0x0\) = 0$/m);
-    expect(stderr).toMatch(/^\[\d+\] d0 console_io\(0x0, 0x4, 0x4000, 0x0, 0x0\) = 0$/m);
+    expect(stderr).toMatch(/^\[\s*\d+\] d0 console_io\(0x0, 0x14, 0x4000, 0x0, 0x0\) = 0$/m);
+    expect(stderr).toMatch(/^\[\s*\d+\] d0 console_io\(0x0, 0x4, 0x4000, 0x0, 0x0\) = 0$/m);
     await expect(
       runTsGuests([file], { trace: "bogus" }, { stdout: () => {}, stderr: () => {} }),
-    ).rejects.toThrow(/unknown trace "bogus": use hypercalls, events/);
+    ).rejects.toThrow(/unknown trace kind "bogus": use hypercalls, events/);
   });
 });
 

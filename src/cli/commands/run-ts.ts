@@ -1,5 +1,5 @@
 /**
- * `pvkit run-ts [--arch x86|mips] [--pages N] [--max-cycles N] [--stats] [--trace hypercalls,events]
+ * `pvkit run-ts [--arch x86|mips] [--pages N] [--max-cycles N] [--stats] [--trace KINDS] [--store-dump FILE]
  * guest.js [guest2.js …]`:
  * runs TypeScript guests (modules whose default export is a TsGuest object or a class with a
  * `main(ctx)` method) as domains on one hypervisor. With several guests each console line is
@@ -13,7 +13,14 @@ import { basename, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import type { TsGuest } from "../../hypercalls/index.js";
-import { Hypervisor, type RunnerGuest, runDomains, startTraces } from "../../hypervisor/index.js";
+import {
+  Hypervisor,
+  installPvCore,
+  type RunnerGuest,
+  runDomains,
+  startTraces,
+  writeStoreDump,
+} from "../../hypervisor/index.js";
 import type { Arch } from "../../machine/index.js";
 
 export interface RunTsOptions {
@@ -21,8 +28,10 @@ export interface RunTsOptions {
   pages?: string | number;
   maxCycles?: string | number;
   stats?: boolean;
-  /** Comma-separated trace kinds (hypercalls, events), printed on stderr. */
+  /** Comma-separated trace kinds (hypercalls, events, rings, grants, store, or all), printed on stderr. */
   trace?: string;
+  /** Writes the final XenStore tree as JSON to this file (read it with `pvkit store-ls`). */
+  storeDump?: string;
 }
 
 function isGuest(x: unknown): x is TsGuest {
@@ -63,15 +72,11 @@ export async function runTsGuests(
     guests.push({ name, arch, pages, guest });
   }
   const hv = new Hypervisor();
-  const kinds = opts.trace
-    ? opts.trace
-        .split(",")
-        .map((k) => k.trim())
-        .filter((k) => k.length > 0)
-    : [];
-  const stopTraces = startTraces(hv, kinds, (line) => io.stderr(`${line}\n`));
+  const pv = installPvCore(hv);
+  const stopTraces = startTraces(hv, opts.trace ?? "", (line) => io.stderr(`${line}\n`));
   const result = await runDomains(hv, guests, { out: (l) => io.stdout(`${l}\n`), maxCycles });
   stopTraces();
+  if (opts.storeDump) writeStoreDump(pv.store, opts.storeDump);
   for (const d of result.domains) {
     if (d.state === "crashed")
       io.stderr(`pvkit: domain ${d.domid} (${d.name}) crashed: ${d.diagnostic ?? "no diagnostic"}\n`);
@@ -92,7 +97,8 @@ export function registerRunTs(program: Command): void {
     .option("--pages <n>", "pseudo-physical pages per domain", "64")
     .option("--max-cycles <n>", "stop after this many simulated cycles")
     .option("--stats", "print per-domain statistics as JSON lines on stderr")
-    .option("--trace <kinds>", "trace on stderr: hypercalls,events")
+    .option("--trace <kinds>", "trace on stderr: hypercalls,events,rings,grants,store or all")
+    .option("--store-dump <file>", "write the final XenStore tree as JSON (see pvkit store-ls)")
     .action(async (files: string[], opts: RunTsOptions) => {
       process.exitCode = await runTsGuests(files, opts, {
         stdout: (t) => process.stdout.write(t),

@@ -10,6 +10,7 @@
  * mode — at the end of the current microtask turn.
  */
 import { Subject } from "rxjs";
+import { ringTraceSink } from "../../hypercalls/index.js";
 import { RingProtocolError, RingShutdownError } from "../errors.js";
 import type { BackRing, FrontRing } from "./shared-ring.js";
 
@@ -32,28 +33,6 @@ export interface RingCounters {
   pushes: number;
   /** Event-channel notifications actually sent to the peer. */
   notifications: number;
-}
-
-/** One batch on a ring, for `pvkit run --trace rings`. */
-export interface RingTraceEvent {
-  side: "frontend" | "backend";
-  /** "push": messages published (and whether the peer was notified); "drain": messages consumed. */
-  what: "push" | "drain";
-  count: number;
-  notified: boolean;
-  /** Free-running indices after the batch: producer and consumer of this side. */
-  prod: number;
-  cons: number;
-}
-
-let ringTrace: ((e: RingTraceEvent) => void) | null = null;
-
-/**
- * Installs (or with null removes) the process-wide ring trace hook. Guests and monitor share
- * one process, so the runner installs it for `--trace rings`; it costs one null check per batch.
- */
-export function setRingTrace(hook: ((e: RingTraceEvent) => void) | null): void {
-  ringTrace = hook;
 }
 
 interface Waiter<Rsp> {
@@ -112,7 +91,7 @@ export class AsyncFrontRing<Req, Rsp> {
       this.counters.notifications++;
       this.notify();
     }
-    ringTrace?.({
+    ringTraceSink.hook?.({
       side: "frontend",
       what: "push",
       count: n,
@@ -152,7 +131,7 @@ export class AsyncFrontRing<Req, Rsp> {
     }
     const took = this.counters.consumed - before;
     if (took > 0) {
-      ringTrace?.({
+      ringTraceSink.hook?.({
         side: "frontend",
         what: "drain",
         count: took,
@@ -285,7 +264,7 @@ export class AsyncBackRing<Req, Rsp> {
     this.draining = false;
     const took = this.counters.consumed - before;
     if (took > 0) {
-      ringTrace?.({
+      ringTraceSink.hook?.({
         side: "backend",
         what: "drain",
         count: took,
@@ -320,7 +299,7 @@ export class AsyncBackRing<Req, Rsp> {
       this.counters.notifications++;
       this.notify();
     }
-    ringTrace?.({
+    ringTraceSink.hook?.({
       side: "backend",
       what: "push",
       count: n,

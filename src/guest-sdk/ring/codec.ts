@@ -1,4 +1,4 @@
-import type { SharedPage } from "./shared-page.js";
+import type { SharedPage } from "../../hypercalls/index.js";
 
 /**
  * Reads and writes one message of a ring protocol at a byte offset of a shared page. The ring

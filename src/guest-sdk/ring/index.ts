@@ -1,4 +1,14 @@
 /** Shared rings: the synchronous ring.h core and the async layer over it. */
+
+export {
+  barrier,
+  CountingSharedPage,
+  LocalSharedPage,
+  readPageBytes,
+  SHARED_PAGE_SIZE,
+  type SharedPage,
+  writePageBytes,
+} from "../../hypercalls/index.js";
 export {
   AsyncBackRing,
   AsyncFrontRing,
@@ -6,7 +16,6 @@ export {
   type RingCounters,
   type RingIds,
 } from "./async-ring.js";
-export { barrier } from "./barrier.js";
 export type { RingCodec } from "./codec.js";
 export {
   RING_HEADER_SIZE,
@@ -17,12 +26,4 @@ export {
   ringSize,
   slotOffset,
 } from "./ring-layout.js";
-export {
-  CountingSharedPage,
-  LocalSharedPage,
-  readPageBytes,
-  SHARED_PAGE_SIZE,
-  type SharedPage,
-  writePageBytes,
-} from "./shared-page.js";
 export { BackRing, FrontRing, sharedRingInit, slotSizeOf } from "./shared-ring.js";

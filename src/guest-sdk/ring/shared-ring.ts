@@ -10,8 +10,10 @@
  * back end whose rsp_prod runs ahead of the requests it was given. Both raise
  * `RingProtocolError` naming the misbehaving peer; the ring is then unusable (`broken`).
  */
+
+import type { SharedPage } from "../../hypercalls/index.js";
+import { barrier } from "../../hypercalls/index.js";
 import { RingProtocolError } from "../errors.js";
-import { barrier } from "./barrier.js";
 import type { RingCodec } from "./codec.js";
 import {
   RING_HEADER_SIZE,
@@ -22,7 +24,6 @@ import {
   RING_RSP_PROD,
   ringSize,
 } from "./ring-layout.js";
-import type { SharedPage } from "./shared-page.js";
 
 /** Slot size of a protocol: the union of request and response. */
 export function slotSizeOf(req: RingCodec<unknown>, rsp: RingCodec<unknown>): number {

@@ -4,9 +4,7 @@
  * Observables, transactions retried on EAGAIN.
  */
 import { Observable } from "rxjs";
-import { StoreError } from "../errors.js";
-import type { SharedPage } from "../ring/shared-page.js";
-import { XsMessageReader, xsRingRead, xsRingWrite } from "./xs-ring.js";
+import type { SharedPage } from "../../hypercalls/index.js";
 import {
   decodeXsHeader,
   encodeXsMessage,
@@ -18,11 +16,15 @@ import {
   XS_RSP_CONS,
   XS_RSP_PROD,
   XSD_SOCKMSG_SIZE,
+  XsMessageReader,
   XsType,
   xsPathAndValue,
+  xsRingRead,
+  xsRingWrite,
   xsStrings,
   xsText,
-} from "./xs-wire.js";
+} from "../../hypercalls/index.js";
+import { StoreError } from "../errors.js";
 
 const REQ = { data: XS_REQ, cons: XS_REQ_CONS, prod: XS_REQ_PROD };
 const RSP = { data: XS_RSP, cons: XS_RSP_CONS, prod: XS_RSP_PROD };

@@ -5,8 +5,8 @@
  * split across several notifications. Used by both the guest's StoreClient (writes req, reads
  * rsp) and the daemon's ring server (reads req, writes rsp).
  */
-import { barrier } from "../ring/barrier.js";
-import type { SharedPage } from "../ring/shared-page.js";
+import { barrier } from "./barrier.js";
+import type { SharedPage } from "./shared-page.js";
 import { XENSTORE_RING_SIZE } from "./xs-wire.js";
 
 /** One direction of the page: where its bytes and indices live. */

@@ -3,14 +3,10 @@ export { registerEvtchnExtraOps, resetPorts } from "./evtchn-extra-ops.js";
 export { installPvCore, type PvCore } from "./pv-core.js";
 export { StoreService } from "./store-service.js";
 export {
-  attachPvTrace,
   formatEventChannels,
   formatGrantEvent,
   formatGrantTable,
-  formatHypercall,
   formatRingEvent,
   gntstName,
-  parseTraceKinds,
-  TRACE_KINDS,
-  type TraceKind,
+  registerPvTraceProviders,
 } from "./trace.js";

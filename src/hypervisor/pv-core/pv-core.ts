@@ -8,6 +8,10 @@ import type { Hypervisor } from "../hypervisor.js";
 import { type StoreQuotas, XenStore } from "../store/xenstored.js";
 import { registerEvtchnExtraOps } from "./evtchn-extra-ops.js";
 import { StoreService } from "./store-service.js";
+import { registerPvTraceProviders } from "./trace.js";
+
+const pvCores = new WeakMap<Hypervisor, PvCore>();
+registerPvTraceProviders((hv) => pvCores.get(hv));
 
 export interface PvCore {
   readonly grants: GrantTables;
@@ -23,5 +27,7 @@ export function installPvCore(
   registerEvtchnExtraOps(hv);
   const store = new XenStore(opts.storeQuotas);
   const storeService = new StoreService(hv, store);
-  return { grants, store, storeService };
+  const pv = { grants, store, storeService };
+  pvCores.set(hv, pv);
+  return pv;
 }

@@ -6,7 +6,7 @@
  * a home by the toolstack when created, and released when destroyed.
  */
 
-import type { SharedPage } from "../../guest-sdk/ring/shared-page.js";
+import type { SharedPage } from "../../hypercalls/index.js";
 import { PAGE_SIZE } from "../../machine/index.js";
 import { BootPfn, type Domain } from "../domain.js";
 import type { Hypervisor } from "../hypervisor.js";

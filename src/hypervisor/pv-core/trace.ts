@@ -10,8 +10,6 @@
  *   [    124000] d1 store WRITE device/echo/0/state OK
  */
 
-import { type RingTraceEvent, setRingTrace } from "../../guest-sdk/ring/async-ring.js";
-import { xsTypeName } from "../../guest-sdk/store/xs-wire.js";
 import {
   DomId,
   EvtchnOp,
@@ -20,57 +18,23 @@ import {
   GntSt,
   GnttabOp,
   Hypercall,
+  type RingTraceEvent,
+  setRingTrace,
+  xsTypeName,
 } from "../../hypercalls/index.js";
 import type { Domain } from "../domain.js";
 import type { GrantDumpRow, GrantTraceEvent } from "../grant-table/grant-table.js";
 import type { Hypervisor } from "../hypervisor.js";
+import { hex, traceProviders } from "../trace.js";
 import type { PvCore } from "./pv-core.js";
 
-export const TRACE_KINDS = ["hypercalls", "events", "rings", "grants", "store"] as const;
-export type TraceKind = (typeof TRACE_KINDS)[number];
-
-/** Parses "hypercalls,events" (or "all"); throws with the list of valid kinds on a typo. */
-export function parseTraceKinds(text: string): Set<TraceKind> {
-  const out = new Set<TraceKind>();
-  for (const k of text
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    if (k === "all") for (const a of TRACE_KINDS) out.add(a);
-    else if ((TRACE_KINDS as readonly string[]).includes(k)) out.add(k as TraceKind);
-    else throw new Error(`unknown trace kind "${k}": use ${TRACE_KINDS.join(", ")} or all`);
-  }
-  return out;
-}
-
 const invert = (o: Record<string, number>) => new Map(Object.entries(o).map(([k, v]) => [v, k]));
-const HC_NAMES = invert(Hypercall);
-const GNTTAB_NAMES = invert(GnttabOp);
-const EVTCHN_NAMES = invert(EvtchnOp);
 const GNTST_NAMES = invert(GntSt);
 const STAT_NAMES = invert(EvtchnStat);
-
-function hex(n: number): string {
-  return `0x${(n >>> 0).toString(16)}`;
-}
-
-function result(r: number): string {
-  return r < 0 ? `${r} (${errnoName(r) ?? "?"})` : String(r);
-}
 
 /** GNTST code as "okay", "bad_handle", … */
 export function gntstName(status: number): string {
   return GNTST_NAMES.get(status) ?? String(status);
-}
-
-/** Formats one hypercall (sub-op names for grant_table_op and event_channel_op). */
-export function formatHypercall(domid: number, nr: number, args: ArrayLike<number>, res: number): string {
-  const name = HC_NAMES.get(nr) ?? `hypercall_${nr}`;
-  let a0 = hex(args[0] ?? 0);
-  if (nr === Hypercall.grant_table_op) a0 = GNTTAB_NAMES.get(args[0]!) ?? a0;
-  if (nr === Hypercall.event_channel_op) a0 = EVTCHN_NAMES.get(args[0]!) ?? a0;
-  const rest = [args[1] ?? 0, args[2] ?? 0].map(hex);
-  return `d${domid} ${name}(${a0}, ${rest.join(", ")}) = ${result(res)}`;
 }
 
 export function formatGrantEvent(e: GrantTraceEvent): string {
@@ -136,53 +100,30 @@ export function formatEventChannels(hv: Hypervisor, d: Domain): string {
 }
 
 /**
- * Starts tracing the chosen kinds on `hv` (and its PV core) into `out`, one line per event.
- * Returns a function that stops tracing.
+ * Adds the PV core's trace kinds (grants, store, rings) to the hypervisor's providers. The PV
+ * core of a Hypervisor is found through `pvCoreOf`, so one registration serves every instance.
  */
-export function attachPvTrace(
-  hv: Hypervisor,
-  pv: PvCore | null,
-  kinds: ReadonlySet<TraceKind>,
-  out: (line: string) => void,
-): () => void {
-  const stamp = (s: string) => out(`[${String(Math.floor(hv.clock.cycles)).padStart(10)}] ${s}`);
-  const stops: Array<() => void> = [];
-  if (kinds.has("hypercalls") || kinds.has("events")) {
-    stops.push(
-      hv.dispatcher.onHypercall((d, nr, args, res) => {
-        if (kinds.has("hypercalls")) stamp(formatHypercall(d.domid, nr, args, res));
-        if (kinds.has("events") && nr === Hypercall.event_channel_op) {
-          const port = hv.copier.copyIn(d, args[1]!, 4);
-          const p = port ? new DataView(port.buffer).getUint32(0, true) : -1;
-          const op = EVTCHN_NAMES.get(args[0]!) ?? String(args[0]);
-          if (args[0] === EvtchnOp.send || args[0] === EvtchnOp.close || args[0] === EvtchnOp.unmask) {
-            stamp(`d${d.domid} evtchn ${op} port ${p}${res < 0 ? ` failed ${result(res)}` : ""}`);
-          } else {
-            stamp(`d${d.domid} evtchn ${op} = ${result(res)}`);
-          }
-        }
-      }),
-    );
-  }
-  if (kinds.has("grants") && pv) {
-    pv.grants.onTrace = (e) => stamp(formatGrantEvent(e));
-    stops.push(() => {
+export function registerPvTraceProviders(pvCoreOf: (hv: Hypervisor) => PvCore | undefined): void {
+  traceProviders.set("grants", (hv, write) => {
+    const pv = pvCoreOf(hv);
+    if (!pv) return () => {};
+    pv.grants.onTrace = (e) => write(formatGrantEvent(e));
+    return () => {
       pv.grants.onTrace = null;
-    });
-  }
-  if (kinds.has("store") && pv) {
+    };
+  });
+  traceProviders.set("store", (hv, write) => {
+    const pv = pvCoreOf(hv);
+    if (!pv) return () => {};
     pv.store.onTrace = (e) =>
-      stamp(`d${e.domid} store ${xsTypeName(e.type)} ${e.arg}${e.txId ? ` [tx ${e.txId}]` : ""} ${e.result}`);
-    stops.push(() => {
+      write(`d${e.domid} store ${xsTypeName(e.type)} ${e.arg}${e.txId ? ` [tx ${e.txId}]` : ""} ${e.result}`);
+    return () => {
       pv.store.onTrace = null;
-    });
-  }
-  if (kinds.has("rings")) {
+    };
+  });
+  traceProviders.set("rings", (hv, write) => {
     // Rings run inside guests; the current domain is the scheduler's running vCPU.
-    setRingTrace((e) => stamp(formatRingEvent(hv.scheduler.current?.domain.domid ?? -1, e)));
-    stops.push(() => setRingTrace(null));
-  }
-  return () => {
-    for (const s of stops) s();
-  };
+    setRingTrace((e) => write(formatRingEvent(hv.scheduler.current?.domain.domid ?? -1, e)));
+    return () => setRingTrace(null);
+  });
 }

@@ -7,8 +7,7 @@
  * one ERROR reply (EIO / E2BIG) and its connection is no longer served — as C xenstored
  * ignores a misbehaving connection — while the daemon and every other domain carry on.
  */
-import type { SharedPage } from "../../guest-sdk/ring/shared-page.js";
-import { XsMessageReader, xsRingRead, xsRingWrite } from "../../guest-sdk/store/xs-ring.js";
+import type { SharedPage } from "../../hypercalls/index.js";
 import {
   decodeXsHeader,
   encodeXsMessage,
@@ -19,9 +18,12 @@ import {
   XS_RSP_CONS,
   XS_RSP_PROD,
   XSD_SOCKMSG_SIZE,
+  XsMessageReader,
   XsType,
+  xsRingRead,
+  xsRingWrite,
   xsStrings,
-} from "../../guest-sdk/store/xs-wire.js";
+} from "../../hypercalls/index.js";
 import type { XenStore } from "./xenstored.js";
 
 const REQ = { data: XS_REQ, cons: XS_REQ_CONS, prod: XS_REQ_PROD };

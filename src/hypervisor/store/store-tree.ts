@@ -3,7 +3,7 @@
  * a generation number bumped on every change of the node or of its children list. Generations
  * are what transactions compare at commit to detect a conflict.
  */
-import type { StorePerm } from "../../guest-sdk/store/permissions.js";
+import type { StorePerm } from "../../hypercalls/index.js";
 
 export interface StoreNode {
   value: Uint8Array;

@@ -14,8 +14,11 @@
  * (else EAGAIN, and the client retries), which is the per-node conflict check of xenstored
  * since Xen 4.9.
  */
-import { formatPerm, parsePerm, permits, type StorePerm } from "../../guest-sdk/store/permissions.js";
 import {
+  formatPerm,
+  parsePerm,
+  permits,
+  type StorePerm,
   splitXsStrings,
   XENSTORE_ABS_PATH_MAX,
   XENSTORE_PAYLOAD_MAX,
@@ -25,7 +28,7 @@ import {
   xsBytes,
   xsStrings,
   xsText,
-} from "../../guest-sdk/store/xs-wire.js";
+} from "../../hypercalls/index.js";
 import { PvkitError } from "../../machine/errors.js";
 import {
   cloneTree,
