@@ -12,12 +12,8 @@
 
 import {
   DomId,
-  EvtchnOp,
   EvtchnStat,
-  errnoName,
   GntSt,
-  GnttabOp,
-  Hypercall,
   type RingTraceEvent,
   setRingTrace,
   xsTypeName,
