@@ -14,6 +14,7 @@
  * in flight), then ends grant access before the pages are reused. Requests issued in the same
  * turn are published with one push.
  */
+import type { Subscription } from "rxjs";
 import {
   AsyncFrontRing,
   EventChannel,
@@ -22,6 +23,7 @@ import {
   type PvEnv,
   PvFrontend,
   XenbusError,
+  XenbusState,
 } from "../../guest-sdk/index.js";
 import {
   BLKIF_ABI_X86_32,
@@ -93,6 +95,7 @@ export class BlkFrontend extends PvFrontend implements BlockDevice {
   private readonly pageWaiters: PageWaiter[] = [];
   private readonly freeIds: number[] = [];
   private readonly idWaiters: ((id: number) => void)[] = [];
+  private backendWatch: Subscription | null = null;
 
   constructor(env: PvEnv, opts: BlkFrontendOptions = {}) {
     super(env, opts.type ?? "vbd", opts.devid ?? 0);
@@ -151,9 +154,22 @@ export class BlkFrontend extends PvFrontend implements BlockDevice {
     let per = Math.max(ind, BLKIF_MAX_SEGMENTS_PER_REQUEST);
     if (per > BLKIF_MAX_SEGMENTS_PER_REQUEST) per = Math.min(per, this.bufferPages - indirectPagesFor(per));
     this.segmentsPerRequest = Math.max(1, Math.min(per, this.bufferPages));
+    // A back end that gives up on us (Closing after a protocol error) fails the outstanding and
+    // later I/O with its reason instead of leaving it waiting forever.
+    const ring = this.ring;
+    this.backendWatch = this.env.store.watch(`${this.backendDir}/state`).subscribe(() => {
+      void (async () => {
+        const st = Number(await key("state"));
+        if (st < XenbusState.Closing || !ring) return;
+        const why = (await key("error")) ?? "no error key";
+        ring.shutdown(new BlockRequestError(`back end ${this.backendDir} is closing (state ${st}): ${why}`));
+      })();
+    });
   }
 
   protected override async teardown(): Promise<void> {
+    this.backendWatch?.unsubscribe();
+    this.backendWatch = null;
     this.ring?.shutdown();
     await this.channel?.close();
     if (this.ringRef >= 0) this.env.grants.endAccess(this.ringRef);

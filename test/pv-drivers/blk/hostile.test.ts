@@ -184,6 +184,11 @@ describe("hostile front end", () => {
             }
             seen.error = await disk.env.store.tryRead(`${disk.backendDir}/error`);
             seen.state = Number(await disk.env.store.tryRead(`${disk.backendDir}/state`));
+            // I/O on a ring the back end gave up fails with its reason instead of hanging.
+            seen.io = await disk.read(0, 8).then(
+              () => "resolved",
+              (e: unknown) => (e instanceof Error ? e.message : String(e)),
+            );
           },
         },
         {
@@ -205,6 +210,7 @@ describe("hostile front end", () => {
     expect(r.back.guest.backs.get(1)!.error).toBe(reason);
     expect(seen.error).toBe(reason);
     expect(seen.state).toBe(XenbusState.Closing);
+    expect(seen.io).toBe(`back end /local/domain/0/backend/vbd/1/0 is closing (state 5): ${reason}`);
     expect(seen.good).toBe(true);
     expect(r.back.guest.backs.get(1)!.counters.requests).toBe(0);
     expect(r.back.guest.backs.get(2)!.error).toBeNull();
