@@ -100,6 +100,52 @@ describe("device emulation", () => {
     });
   }
 
+  it("WAIT blocks the vCPU until the virtual timer (Count/Compare, IP7) fires, then the interrupt is taken", () => {
+    const bed = testBed();
+    const d = bed.domain("wait");
+    const vec = newAsm(0xc0000180);
+    vec.li("k1", 0xbfd00000).li("s0", 0xc0003000).mfc0("k0", 13).sw("k0", 0, "s0");
+    vec
+      .mfc0("k0", 14)
+      .sw("k0", 4, "s0")
+      .addiu("k0", "zero", 0x7d)
+      .sb("k0", 0x501, "k1")
+      .label("v")
+      .b("v")
+      .nop();
+    const a = newAsm(0xc0001000);
+    a.mtc0("zero", 12).mfc0("t0", 9).addiu("t0", "t0", 5000).mtc0("t0", 11);
+    a.li("t0", (1 << 15) | 1)
+      .mtc0("t0", 12)
+      .wait()
+      .label("after")
+      .b("after")
+      .nop();
+    loadAsm(d.vcpu, vec);
+    loadAsm(d.vcpu, a);
+    d.vcpu.reset(0xc0001000, true);
+    bed.run(1_000_000);
+    expect(d.crash).toBeNull();
+    expect(d.exitValue).toBe(0x7d);
+    const cause = readPhys(d.vcpu, 0x3000);
+    expect((cause >>> 2) & 31).toBe(0);
+    expect(cause & (1 << 15)).not.toBe(0);
+    expect(readPhys(d.vcpu, 0x3004)).toBe(a.addr("after") >>> 0); // EPC: after the WAIT
+    expect(d.vcpu.stats.counts[11]).toBe(1);
+    expect(d.vcpu.stats.cycles[11]).toBeGreaterThan(5000);
+  });
+
+  it("WAIT with every interrupt masked crashes the domain with a diagnostic instead of hanging", () => {
+    const bed = testBed();
+    const d = bed.domain("wait-forever");
+    const a = newAsm(0xc0001000);
+    a.mtc0("zero", 12).wait().nop();
+    loadAsm(d.vcpu, a);
+    d.vcpu.reset(0xc0001000, true);
+    bed.run(1_000_000);
+    expect(d.crash).toMatch(/WAIT with no interrupt able to wake the guest/);
+  });
+
   it("the LL bit does not survive a trap into the monitor (SC fails), natively it does", () => {
     const body = (a: Asm, base: number) => {
       a.li("k1", 0xbfd00000)
