@@ -14,6 +14,7 @@ export {
   MIPSSIM_RAM_BYTES,
   MipssimBoard,
 } from "./boards/index.js";
+export { COM1_BASE, MULTIBOOT_GDT, MULTIBOOT_GDT_BASE, PIT_IRQ } from "./boards/pc.js";
 export { SimClock, type TimerHandle } from "./clock.js";
 export { type CostName, CostTable, costTableHash, scaledCostTable } from "./cost.js";
 export { type CpuStats, type IrqLine, NO_IRQ, StopReason, StopSignal } from "./cpu.js";
@@ -24,6 +25,9 @@ export {
   type Uart16550Options,
   type Uart16550State,
 } from "./devices/index.js";
+// Full-virt monitors build per-domain PC device models and load multiboot images into guest RAM.
+export { PicPair } from "./devices/pic-8259.js";
+export { Pit8254 } from "./devices/pit-8254.js";
 export { LoaderError, MachineError, PvkitError } from "./errors.js";
 export { PortBus, type PortHandler, type PortSize } from "./io-ports.js";
 export {
@@ -38,6 +42,7 @@ export {
   parseElf32,
   SHF_EXECINSTR,
 } from "./loader/index.js";
+export { type LoadedMultiboot, loadMultiboot } from "./loader/multiboot.js";
 export {
   type AccessOracle,
   PAGE_SHIFT,
