@@ -317,6 +317,10 @@ export class BlkBackend extends PvBackend {
         }
         this.ring?.flush();
       }
+    } catch (err) {
+      // Not a bad request (those are answered with a status) but a failure of our own plumbing
+      // (an unmap the hypervisor refused, a dying domain): stop serving this front end, say why.
+      await this.fail(`blkback: ${err instanceof Error ? err.message : String(err)}`).catch(() => undefined);
     } finally {
       this.processing = false;
     }
