@@ -6,10 +6,19 @@
  * `runFullVirtX86` is the adapter between the hypervisor (domains, machine memory, P2M,
  * scheduler, console) and the full-virt layer's x86 vCPUs; tests and benchmarks use it too.
  */
+import { readFileSync } from "node:fs";
 import { vmware } from "../../full-virt/index.js";
 import { ShutdownReason } from "../../hypercalls/index.js";
 import { type Domain, Hypervisor } from "../../hypervisor/index.js";
-import { type CostName, CostTable, costTableHash, PhysicalMemory } from "../../machine/index.js";
+import {
+  type CostName,
+  CostTable,
+  costTableHash,
+  createBoard,
+  PhysicalMemory,
+  StopReason,
+} from "../../machine/index.js";
+import { guestNames } from "./run-full.js";
 
 export interface X86GuestImage {
   readonly name: string;
@@ -139,4 +148,77 @@ export function formatX86FullStats(res: X86FullResult): string {
   }
   parts.push(`  machine: ${res.cycles} cycles, wall time ${(res.wallMs / 1000).toFixed(3)} s`);
   return `${parts.join("\n")}\n`;
+}
+
+/**
+ * The `--mode` path of `pvkit run` for x86 guests: `native` runs each on its own PC board,
+ * `full` runs them as fully virtualized domains. Exit status as for MIPS: the first nonzero
+ * exit-port value (0 if all wrote 0), 125 if a domain crashed or a board stopped a guest, 124 if
+ * the run hit --max-cycles with domains alive.
+ */
+export async function runX86Mode(
+  files: readonly string[],
+  opts: {
+    mode?: string;
+    stats?: boolean;
+    ramMib?: string | number;
+    maxCycles?: string | number;
+    input?: string;
+  },
+  io: { stdout: (text: string) => void; stderr: (text: string) => void },
+): Promise<number> {
+  const mode = opts.mode ?? "native";
+  if (mode !== "native" && mode !== "full") throw new Error(`--mode must be native or full, got "${mode}"`);
+  const names = guestNames(files);
+  const guests = files.map((f, i) => ({
+    name: names[i]!,
+    file: f,
+    bytes: new Uint8Array(readFileSync(f)),
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+  }));
+  const ramMib = opts.ramMib === undefined ? undefined : Number(opts.ramMib);
+  const out = (line: string) => io.stdout(`${line}\n`);
+  const prefix = guests.length > 1;
+  if (mode === "native") {
+    const t0 = performance.now();
+    let status = 0;
+    const lines = [`pvkit stats (x86, native, cost table ${costTableHash()})`];
+    for (const g of guests) {
+      let partial = "";
+      const board = createBoard("x86", {
+        ...(ramMib ? { ramBytes: ramMib << 20 } : {}),
+        ...(g.input !== undefined ? { input: g.input } : {}),
+        console: (b) => {
+          const ch = String.fromCharCode(b);
+          if (ch === "\n") {
+            out(prefix ? `[${g.name}] ${partial}` : partial);
+            partial = "";
+          } else partial += ch;
+        },
+      });
+      board.loadGuest(g.bytes, g.file);
+      const stop = board.run(4_000_000_000);
+      if (partial) out(prefix ? `[${g.name}] ${partial}` : partial);
+      const s = board.stats();
+      lines.push(`  ${g.name}: ${s.instructions} instructions, ${s.cycles} cycles`);
+      if (stop !== StopReason.Exit) {
+        io.stderr(`pvkit: ${g.name}: ${board.diagnostic()}\n`);
+        status = status || 125;
+      } else if (status === 0) status = board.stop.exitCode & 0xff;
+    }
+    lines.push(`  wall time ${((performance.now() - t0) / 1000).toFixed(3)} s`);
+    if (opts.stats) io.stderr(`${lines.join("\n")}\n`);
+    return status;
+  }
+  const maxCycles = opts.maxCycles === undefined ? undefined : Number(opts.maxCycles);
+  const res = await runFullVirtX86(guests, {
+    out,
+    ...(ramMib ? { ramMib } : {}),
+    ...(maxCycles ? { maxCycles } : {}),
+  });
+  for (const d of res.domains) if (d.diagnostic) io.stderr(`pvkit: domain crashed: ${d.diagnostic}\n`);
+  if (opts.stats) io.stderr(formatX86FullStats(res));
+  if (res.domains.some((d) => d.state === "crashed")) return 125;
+  if (res.domains.some((d) => d.exitValue === null)) return 124;
+  return (res.domains.find((d) => d.exitValue !== 0)?.exitValue ?? 0) & 0xff;
 }

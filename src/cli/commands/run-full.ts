@@ -21,6 +21,7 @@ import {
   PhysicalMemory,
   StopReason,
 } from "../../machine/index.js";
+import { runX86Mode } from "./run-full-x86.js";
 
 export interface MipsGuestImage {
   /** Domain name (console prefix). */
@@ -284,6 +285,12 @@ export async function runMipsCli(
   files: readonly string[],
   opts: { arch?: string; mode?: string; stats?: boolean; ramMib?: string | number; input?: string },
 ): Promise<number> {
+  const arches = files.map((f) => opts.arch ?? archOfElf(new Uint8Array(readFileSync(f))));
+  if (arches.every((a) => a === "x86"))
+    return runX86Mode(files, opts, {
+      stdout: (t) => process.stdout.write(t),
+      stderr: (t) => process.stderr.write(t),
+    });
   for (const f of files) {
     const arch = opts.arch ?? archOfElf(new Uint8Array(readFileSync(f)));
     if (arch !== "mips")
