@@ -3033,6 +3033,9 @@ export class X86Cpu {
   // Segment loading and descriptor checks (SDM Vol. 3A §5.5-5.10, MOV/POP/LDS pages)
   // =====================================================================================
 
+  // The descriptor last read and where it lives. Paths that read a second descriptor (the
+  // stack's) before committing the first save and restore all three: markAccessed writes at
+  // descAddr, so restoring only descLo/descHi would set the code Accessed bit in the stack slot.
   private descLo = 0;
   private descHi = 0;
   private descAddr = 0;
@@ -3263,10 +3266,12 @@ export class X86Cpu {
       const esp = this.regs[ESP]!;
       if (!this.probeWrite(SS, this.spOff(this.newSp(esp, -2 * os)), 2 * os)) return;
       const lo = this.descLo;
+      const addr = this.descAddr;
       const hi = this.descHi;
       this.push(os, this.segSel[CS]!);
       this.push(os, this.eip);
       this.descLo = lo;
+      this.descAddr = addr;
       this.descHi = hi;
       this.commitCs(sel, this.cplv, eip);
       if (this.pend >= 0) this.regs[ESP] = esp;
@@ -3289,11 +3294,13 @@ export class X86Cpu {
     if ((tattr & ATTR_DC) === 0 && tdpl < this.cplv) {
       // More privileged: switch to the TSS stack for tdpl and copy the parameters.
       const codeLo = this.descLo;
+      const codeAddr = this.descAddr;
       const codeHi = this.descHi;
       if (!this.tssStack(tdpl)) return;
       const newSs = this.tssSs;
       const newEsp = this.tssEsp;
       const ssLo = this.descLo;
+      const ssAddr = this.descAddr;
       const ssHi = this.descHi;
       const ssAttr = descAttr(ssHi);
       const ssBase = descBase(ssLo, ssHi);
@@ -3319,11 +3326,13 @@ export class X86Cpu {
         }
       }
       this.descLo = ssLo;
+      this.descAddr = ssAddr;
       this.descHi = ssHi;
       this.markAccessed();
       this.loadFromDesc(SS, newSs);
       this.regs[ESP] = sp;
       this.descLo = codeLo;
+      this.descAddr = codeAddr;
       this.descHi = codeHi;
       this.commitCs(tsel, tdpl, this.gateEip);
       return;
@@ -3331,6 +3340,7 @@ export class X86Cpu {
     const esp = this.regs[ESP]!;
     if (!this.probeWrite(SS, this.spOff(this.newSp(esp, -2 * gsize)), 2 * gsize)) return;
     const lo = this.descLo;
+    const addr = this.descAddr;
     const hi = this.descHi;
     const saveOs = this.os;
     this.os = gsize;
@@ -3338,6 +3348,7 @@ export class X86Cpu {
     this.push(gsize, this.eip);
     this.os = saveOs;
     this.descLo = lo;
+    this.descAddr = addr;
     this.descHi = hi;
     this.commitCs(tsel, this.cplv, this.gateEip);
     if (this.pend >= 0) this.regs[ESP] = esp;
@@ -3442,15 +3453,19 @@ export class X86Cpu {
     const newSs = this.peekStack(os, 3 + extra / os) & 0xffff;
     if (this.pend >= 0) return;
     const codeLo = this.descLo;
+    const codeAddr = this.descAddr;
     const codeHi = this.descHi;
     if (!this.checkOuterStack(newSs, rpl)) return;
     const ssLo = this.descLo;
+    const ssAddr = this.descAddr;
     const ssHi = this.descHi;
     this.descLo = codeLo;
+    this.descAddr = codeAddr;
     this.descHi = codeHi;
     this.commitCs(sel, rpl, t);
     if (this.pend >= 0) return;
     this.descLo = ssLo;
+    this.descAddr = ssAddr;
     this.descHi = ssHi;
     this.markAccessed();
     this.loadFromDesc(SS, newSs);
@@ -3549,15 +3564,19 @@ export class X86Cpu {
     const newSs = this.peekStack(os, 4) & 0xffff;
     if (this.pend >= 0) return;
     const codeLo = this.descLo;
+    const codeAddr = this.descAddr;
     const codeHi = this.descHi;
     if (!this.checkOuterStack(newSs, rpl)) return;
     const ssLo = this.descLo;
+    const ssAddr = this.descAddr;
     const ssHi = this.descHi;
     this.descLo = codeLo;
+    this.descAddr = codeAddr;
     this.descHi = codeHi;
     this.commitCs(sel, rpl, t);
     if (this.pend >= 0) return;
     this.descLo = ssLo;
+    this.descAddr = ssAddr;
     this.descHi = ssHi;
     this.markAccessed();
     this.loadFromDesc(SS, newSs);
@@ -3963,6 +3982,7 @@ export class X86Cpu {
       return;
     }
     const codeLo = this.descLo;
+    const codeAddr = this.descAddr;
     const codeHi = this.descHi;
     const eflags = this.getEflags();
     const retEip = soft ? this.eip : this.startEip;
@@ -3972,6 +3992,7 @@ export class X86Cpu {
     let sp: number;
     let newSs = 0;
     let ssLo = 0;
+    let ssAddr = 0;
     let ssHi = 0;
     const newCpl = inner ? cdpl : this.cplv;
     const frame: number[] = this.frameScratch;
@@ -3983,6 +4004,7 @@ export class X86Cpu {
       }
       newSs = this.tssSs;
       ssLo = this.descLo;
+      ssAddr = this.descAddr;
       ssHi = this.descHi;
       ssBase = descBase(ssLo, ssHi);
       ssBig = (descAttr(ssHi) & ATTR_DB) !== 0;
@@ -4007,11 +4029,13 @@ export class X86Cpu {
       }
     }
     this.descLo = codeLo;
+    this.descAddr = codeAddr;
     this.descHi = codeHi;
     this.commitCs(sel, newCpl, target);
     if (this.pend >= 0) return;
     if (inner) {
       this.descLo = ssLo;
+      this.descAddr = ssAddr;
       this.descHi = ssHi;
       this.markAccessed();
       this.loadFromDesc(SS, newSs);

@@ -195,12 +195,9 @@ describe("PC board", () => {
     expect(board.pic.delivered[0]).toBe(0);
   });
 
-  // Regression check for a known X86Cpu bug: its IRET to an outer ring sets the new CS
-  // descriptor's Accessed bit at the address of the SS descriptor it read last (cpu.ts restores
-  // descLo/descHi but not descAddr before commitCs), turning the ring-3 data descriptor into a
-  // code descriptor, so the next IRET to ring 3 raises #GP(SS). While the bug's exact signature
-  // is seen the test is skipped with that note; once fixed it checks the correct result.
-  it("IRET to ring 3 sets Accessed bits in the right descriptors", (ctx) => {
+  // Regression check: IRET to an outer ring used to set the new CS descriptor's Accessed bit at
+  // the address of the SS descriptor it read last, turning the ring-3 data descriptor into code.
+  it("IRET to ring 3 sets Accessed bits in the right descriptors", () => {
     const code = [
       0xbc,
       0x00,
@@ -251,12 +248,6 @@ describe("PC board", () => {
     expect(board.runToEnd(1000), board.diagnostic()).toBe(StopReason.Exit);
     expect(board.stop.exitCode).toBe(0x2a);
     expect(board.cpu.cpl).toBe(3);
-    if (
-      board.memory.read32(0x100110 + 4 * 8 + 4) === 0x00cffb00 &&
-      board.memory.read32(0x100110 + 3 * 8 + 4) === 0x00cffa00
-    ) {
-      ctx.skip("known X86Cpu bug: IRET wrote the CS descriptor's Accessed bit over the SS descriptor");
-    }
     // Code descriptor: type 0xB (accessed); data descriptor: type 0x3 (accessed), still data.
     expect(board.memory.read32(0x100110 + 3 * 8 + 4).toString(16)).toBe("cffb00");
     expect(board.memory.read32(0x100110 + 4 * 8 + 4).toString(16)).toBe("cff300");
