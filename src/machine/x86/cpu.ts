@@ -2179,6 +2179,12 @@ export class X86Cpu {
         if (this.pend >= 0) return;
         const src = this.getReg(size, this.reg);
         const sum = this.alu(0, size, dst, src);
+        if (this.mod === 3) {
+          // SDM XADD: SRC ← DEST, then DEST ← TEMP, so with one register the sum wins.
+          this.setReg(size, this.reg, dst);
+          this.setReg(size, this.rm, sum);
+          return;
+        }
         this.writeE(size, sum);
         if (this.pend >= 0) return;
         this.setReg(size, this.reg, dst);
@@ -2749,6 +2755,8 @@ export class X86Cpu {
     let cf = 0;
     let af = 0;
     if ((al & 0x0f) > 9 || (this.flags & AF) !== 0) {
+      // SDM DAS: CF ← old_CF or (borrow from AL ← AL − 6); no ELSE CF ← 0 follows (unlike DAA).
+      if (al < 6) cf = CF;
       al = (al - 6) & 0xff;
       af = AF;
     }
@@ -2766,7 +2774,8 @@ export class X86Cpu {
     let ax = this.regs[EAX]! & 0xffff;
     let f = this.flags & ~(CF | AF);
     if ((ax & 0x0f) > 9 || (this.flags & AF) !== 0) {
-      ax = dir > 0 ? (ax + 0x106) & 0xffff : (((ax - 6) & 0xff) | ((((ax >> 8) - 1) & 0xff) << 8)) & 0xffff;
+      // SDM: AAA AX ← AX + 106H; AAS AX ← AX − 6, AH ← AH − 1 (AL − 6 borrows from AH too).
+      ax = dir > 0 ? (ax + 0x106) & 0xffff : (ax - 6 - 0x100) & 0xffff;
       f |= CF | AF;
     }
     ax &= 0xff0f;
