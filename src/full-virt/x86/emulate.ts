@@ -15,7 +15,7 @@
  * where the SDM itself commits in steps).
  */
 import { x86 } from "../../machine/index.js";
-import { CODE_WINDOW_BYTES } from "./layout.js";
+import { CODE_WINDOW_BYTES, HOLE_BASE } from "./layout.js";
 import type { X86FullVcpu } from "./vcpu.js";
 
 type DecodedInstruction = x86.DecodedInstruction;
@@ -128,6 +128,15 @@ export function emulateGp(v: X86FullVcpu, err: number, hole = false): void {
   const reg = d.modrm?.reg ?? 0;
   const os = d.operandSize;
   const next = (eip + d.length) >>> 0;
+  if (cpl !== 0 && d.vclass !== "privileged" && d.vclass !== "iopl") {
+    // Ring 3: the guest's own #GP, unless it touched the hole through a truncated segment.
+    if (inHoleOperand(v, d)) {
+      v.stats.holeEmulations++;
+      emulateMove(v, d);
+      if (!v.fault.pending) cpu.eip = next;
+    } else v.raise(13, err);
+    return;
+  }
   if (d.vclass === "privileged" && cpl !== 0) {
     v.raise(13, 0);
     return;
@@ -257,11 +266,28 @@ export function emulateGp(v: X86FullVcpu, err: number, hole = false): void {
       charge(v, "emulatePrivileged");
       return;
     default:
+      if (inHoleOperand(v, d)) {
+        v.stats.holeEmulations++;
+        emulateMove(v, d);
+        if (!v.fault.pending) cpu.eip = next;
+        return;
+      }
       v.raise(13, err);
       return;
   }
   count(v, d);
   charge(v, "emulatePrivileged");
+}
+
+/** True if the instruction's memory operand lies in the monitor hole (a truncated data segment's #GP). */
+function inHoleOperand(v: X86FullVcpu, d: DecodedInstruction): boolean {
+  const op = d.opcode;
+  if (op >= 0xa0 && op <= 0xa3) {
+    const seg = d.segmentOverride >= 0 ? d.segmentOverride : DS;
+    return (v.segBase(seg) + d.immediates[0]!) >>> 0 >= HOLE_BASE;
+  }
+  if (d.modrm === null || d.modrm.mod === 3) return false;
+  return effectiveAddress(v, d) >= HOLE_BASE;
 }
 
 function writeCr(v: X86FullVcpu, n: number, val: number): boolean {

@@ -2,6 +2,7 @@
  * The real GDT in the monitor hole: the guest's GDT shadowed descriptor by descriptor (the seed:
  * "the VMM's GDT ... a copy of the guest's with privilege levels compressed"):
  *
+ * - flat data descriptors (any DPL) are truncated to end below the hole (limit 0xFFBFFFFF);
  * - code/data descriptors of DPL 0 get DPL 1 (ring compression: the guest kernel runs in ring 1
  *   and must be able to load its own segments there);
  * - the Accessed bit is preset in every code/data descriptor, so the CPU never writes the
@@ -17,7 +18,7 @@
  * frames): a write re-shadows the descriptors it touched.
  */
 import { type PhysicalMemory, x86 } from "../../machine/index.js";
-import { CODE_WINDOW_BASE, CODE_WINDOW_BYTES, HOLE_TSS, MONITOR_TSS_SELECTOR } from "./layout.js";
+import { CODE_WINDOW_BASE, CODE_WINDOW_BYTES, HOLE_BASE, HOLE_TSS, MONITOR_TSS_SELECTOR } from "./layout.js";
 
 const ENTRIES = 8192;
 const S_BIT = 0x1000;
@@ -123,6 +124,17 @@ export class ShadowGdt {
   compress(lo: number, hi: number): [number, number] {
     if ((hi & S_BIT) === 0 || (hi & 0x8000) === 0) return [lo, hi];
     let h = hi | 0x100; // Accessed preset
+    if ((h & CODE_BIT) === 0 && (h & 0x400) === 0) {
+      // Segment truncation (Adams & Agesen §3.1): flat data segments end below the hole, so a
+      // guest data access there faults (#GP) and the monitor emulates it against the guest's
+      // own mapping, instead of reaching the monitor's pages.
+      const base = x86.descBase(lo, h);
+      if (base === 0 && x86.descLimit(lo, h) === 0xffffffff) {
+        const [tlo, thi] = x86.makeDescriptor(0, HOLE_BASE - 1, x86.descAttr(h));
+        lo = tlo | 0;
+        h = thi | 0;
+      }
+    }
     if ((h & DPL_MASK) !== 0) return [lo, h];
     h |= 0x2000; // DPL 0 → 1
     if (this.codeWindow && (h & CODE_BIT) !== 0) {

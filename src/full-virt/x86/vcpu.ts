@@ -378,6 +378,13 @@ export class X86FullVcpu {
     this.shadow.dropAll();
     this.scanner.dropAll();
     this.activateShadow();
+    // The option ROM's GDT, in guest memory where QEMU leaves it (PcBoard does the same).
+    const gdtBytes = new Uint8Array(MULTIBOOT_GDT.length * 4);
+    const dv = new DataView(gdtBytes.buffer);
+    MULTIBOOT_GDT.forEach((w, i) => {
+      dv.setUint32(4 * i, w, true);
+    });
+    this.writePhysical(MULTIBOOT_GDT_BASE, gdtBytes);
     this.vGdtrBase = MULTIBOOT_GDT_BASE;
     this.vGdtrLimit = MULTIBOOT_GDT.length * 4 - 1;
     this.gdt.load(this.vGdtrBase, this.vGdtrLimit);
@@ -392,7 +399,7 @@ export class X86FullVcpu {
     cpu.setEflags(IF);
     cpu.halted = false;
     for (const seg of [ES, SS, DS, FS, GS]) this.loadSeg(seg, 0x10, 0);
-    this.loadSeg(CS, 0x08, 0);
+    if (!this.loadSeg(CS, 0x08, 0)) throw new Error("monitor: the multiboot code descriptor did not load");
     cpu.setSegment(x86.LDTR, { selector: 0, base: 0, limit: 0xffff, attr: 0x82, valid: true });
     cpu.setSegment(x86.TR, { selector: 8191 * 8, base: HOLE_TSS, limit: 103, attr: 0x8b, valid: true });
     this.updateIntr();
@@ -729,7 +736,8 @@ export class X86FullVcpu {
         this.fillWindow(off);
         return;
       }
-      // A guest mapping inside the hole: the guest's view decides; the access is emulated.
+      // A ring-3 access (data segments are truncated, so ring 1 gets #GP instead) or a fetch
+      // inside the hole: the guest's view decides; data accesses are emulated.
       const g = this.gmmu.walk(lin, write, user, true);
       if (g < 0) {
         this.stats.truePageFaults++;
