@@ -337,6 +337,9 @@ export class NetBackend extends PvBackend {
   }
 
   private async processTx(): Promise<void> {
+    // The drain that emitted the first request is still running: let it finish, so a batch
+    // holds every request published so far and a packet is never split across batches.
+    await Promise.resolve();
     try {
       while (this.txQueue.length > 0 && !this.detached) {
         const batch = this.txQueue.splice(0);
@@ -534,6 +537,8 @@ export class NetBackend extends PvBackend {
   }
 
   private async processRx(): Promise<void> {
+    // Let the sender's whole batch reach the queue first: one push per batch of frames.
+    await Promise.resolve();
     try {
       while (this.rxQueue.length > 0 && !this.detached) {
         const batch = this.rxQueue.splice(0);

@@ -70,6 +70,9 @@ export interface NetFrontendCounters {
   rxBytes: number;
   /** Rx responses with an error status or an impossible offset/size. */
   rxErrors: number;
+  /** Frames received with NETRXF_csum_blank / NETRXF_data_validated on their first fragment. */
+  rxCsumBlank: number;
+  rxDataValidated: number;
 }
 
 interface TxWaiter {
@@ -92,6 +95,8 @@ export class NetFrontend extends PvFrontend implements NetDevice {
     rxFrames: 0,
     rxBytes: 0,
     rxErrors: 0,
+    rxCsumBlank: 0,
+    rxDataValidated: 0,
   };
   txRing: AsyncFrontRing<NetifTxRequest, NetifTxResponse> | null = null;
   rxRing: AsyncFrontRing<NetifRxRequest, NetifRxResponse> | null = null;
@@ -110,8 +115,9 @@ export class NetFrontend extends PvFrontend implements NetDevice {
   private readonly txWait: TxWaiter[] = [];
   private readonly rxPfns: number[] = [];
   private readonly rxGrefs: number[] = [];
-  /** Fragments of the frame being received. */
+  /** Fragments of the frame being received, and its first fragment's flags. */
   private rxParts: Uint8Array[] = [];
+  private rxFlags = -1;
   private rxBroken = false;
   private closedReason: Error | null = null;
   private backendWatch: Subscription | null = null;
@@ -329,6 +335,7 @@ export class NetFrontend extends PvFrontend implements NetDevice {
       this.counters.rxErrors++;
       this.rxBroken = true;
     } else if (!this.rxBroken) {
+      if (this.rxParts.length === 0) this.rxFlags = rsp.flags;
       this.rxParts.push(
         this.env.ctx.mem.readBytes(this.rxPfns[i]! * NETIF_PAGE_SIZE + rsp.offset, rsp.status),
       );
@@ -352,6 +359,8 @@ export class NetFrontend extends PvFrontend implements NetDevice {
     }
     this.counters.rxFrames++;
     this.counters.rxBytes += frame.length;
+    if (this.rxFlags & NetRxFlag.CsumBlank) this.counters.rxCsumBlank++;
+    if (this.rxFlags & NetRxFlag.DataValidated) this.counters.rxDataValidated++;
     this.subject.next(frame);
   }
 }
