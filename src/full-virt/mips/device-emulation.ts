@@ -15,7 +15,7 @@ import type { DiscoVcpu } from "./disco-vcpu.js";
 import { DiscoRow } from "./stats.js";
 
 const { ExcCode, Fields, decodeDef, ISA_IO_BASE, ISA_IO_SIZE } = mips;
-type MipsTrap = InstanceType<typeof mips.MipsCpu>["trap"];
+type MipsTrap = mips.MipsTrap;
 
 /** True if kseg1 address `va` falls in the ISA I/O window. */
 export function isDeviceAddress(va: number): boolean {

@@ -38,7 +38,7 @@ import { tlbFault } from "./tlb-miss.js";
 import { VirtualCp0 } from "./virtual-cp0.js";
 
 const { ExcCode, Status, EXC_NAMES } = mips;
-type MipsTrap = InstanceType<typeof mips.MipsCpu>["trap"];
+type MipsTrap = mips.MipsTrap;
 
 /** VcpuExitReason values (src/hypervisor/vcpu-backend.ts), repeated here so full-virt need not import the hypervisor. */
 export const DiscoExit = { budget: 0, yield: 1, blocked: 2, halted: 3 } as const;

@@ -20,7 +20,7 @@ import {
   StopSignal,
 } from "../../machine/index.js";
 
-type MipsCpu = InstanceType<typeof mips.MipsCpu>;
+type MipsCpu = mips.MipsCpu;
 
 /** What the machine needs of each vCPU it hosts. */
 export interface HostedVcpu {

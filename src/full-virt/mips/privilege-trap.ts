@@ -12,7 +12,7 @@ import { DiscoRow } from "./stats.js";
 import { machineLo } from "./tlb-miss.js";
 
 const { ExcCode, Fields, decodeDef, Cp0Reg } = mips;
-type MipsTrap = InstanceType<typeof mips.MipsCpu>["trap"];
+type MipsTrap = mips.MipsTrap;
 
 /** What `privilegeTrapHandler` asks the run loop to do next. */
 export const PrivResult = {

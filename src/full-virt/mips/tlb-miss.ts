@@ -17,7 +17,7 @@ import type { DiscoVcpu } from "./disco-vcpu.js";
 import { DiscoRow } from "./stats.js";
 
 const { ExcCode } = mips;
-type MipsTrap = InstanceType<typeof mips.MipsCpu>["trap"];
+type MipsTrap = mips.MipsTrap;
 
 /** EntryLo bits (MD00090 §9.2.3). */
 const LO_V = 2;

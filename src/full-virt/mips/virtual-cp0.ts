@@ -10,21 +10,22 @@
  */
 import { mips, type SimClock } from "../../machine/index.js";
 
-const { Cp0, Tlb, TLB_ENTRIES, Status, Mode } = mips;
-type Cp0 = InstanceType<typeof Cp0>;
-type Tlb = InstanceType<typeof Tlb>;
+const { TLB_ENTRIES, Status, Mode } = mips;
 
 export class VirtualCp0 {
   /** The guest's architectural TLB (guest-physical PFNs). */
-  readonly tlb: Tlb;
+  readonly tlb: mips.Tlb;
   /** The registers, with the real CP0's masks and side effects. */
-  readonly regs: Cp0;
+  readonly regs: mips.Cp0;
   /** Guest instructions retired (drives the virtual Random register). */
   instructions = 0;
 
   constructor(clock: SimClock, onChange: () => void) {
-    this.tlb = new Tlb(TLB_ENTRIES);
-    this.regs = new Cp0(clock, this.tlb, { stateChanged: onChange, instructions: () => this.instructions });
+    this.tlb = new mips.Tlb(TLB_ENTRIES);
+    this.regs = new mips.Cp0(clock, this.tlb, {
+      stateChanged: onChange,
+      instructions: () => this.instructions,
+    });
   }
 
   /** Reset state as QEMU's -kernel leaves it (Status = BEV | ERL, Wired 0, Compare 0, TLB invalid). */
