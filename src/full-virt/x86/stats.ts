@@ -10,6 +10,8 @@ export class X86FullStats {
   worldSwitches = 0;
   /** Traps by CPU vector (0-255; external interrupts by their guest vector). */
   readonly trapsByVector = new Float64Array(256);
+  /** Monitor cycles spent handling traps, by vector (world switch, emulation, reflection, refills). */
+  readonly monitorCyclesByVector = new Float64Array(256);
   /** Events reflected into the guest through its virtual IDT, by vector. */
   readonly reflectedByVector = new Float64Array(256);
   /** Privileged instructions emulated (#GP at CPL 1), by mnemonic. */
@@ -58,6 +60,7 @@ export class X86FullStats {
     return {
       worldSwitches: this.worldSwitches,
       trapsByVector: vec(this.trapsByVector),
+      monitorCyclesByVector: vec(this.monitorCyclesByVector),
       reflectedByVector: vec(this.reflectedByVector),
       privileged: Object.fromEntries(this.privileged),
       ioEmulations: this.ioEmulations,

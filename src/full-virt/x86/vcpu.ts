@@ -53,7 +53,7 @@ import { ShadowGdt } from "./shadow-gdt.js";
 import { FillResult, ShadowMmu } from "./shadow-paging.js";
 import { X86FullStats } from "./stats.js";
 
-type X86Cpu = InstanceType<typeof x86.X86Cpu>;
+type X86Cpu = x86.X86Cpu;
 const { CS, SS, DS, ES, FS, GS, ESP, EAX, EBX, ECX } = x86;
 const IF = 0x200;
 const TF = 0x100;
@@ -684,6 +684,8 @@ export class X86FullVcpu {
     this.host.stats.worldSwitches++;
     this.stats.trapsByVector[t.vector]! += 1;
     this.host.stats.trapsByCause[t.vector & 31]! += 1;
+    const c0 = this.host.stats.monitorCycles;
+    const vector = t.vector;
     this.charge("worldSwitch");
     this.fault.pending = false;
     if (t.kind === "external") {
@@ -700,6 +702,7 @@ export class X86FullVcpu {
       this.reflect(t.vector, t.errorCode, t.hasErrorCode, t.eip, false);
     }
     this.finishEmulation(t.eip);
+    this.stats.monitorCyclesByVector[vector]! += this.host.stats.monitorCycles - c0;
   }
 
   /** Reflects a fault an emulation recorded (restarting the instruction at `eip`). */
