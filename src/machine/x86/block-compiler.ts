@@ -15,7 +15,7 @@
  * templates here only choose which helper to call with which constants.
  */
 import { type DecodedInstruction, decodeInstruction } from "./disasm.js";
-import { OSZAPC } from "./flags.js";
+import { OSZAP, OSZAPC } from "./flags.js";
 
 /** Longest block, in instructions; the CPU interprets when fewer remain in its budget. */
 export const MAX_BLOCK = 48;
@@ -57,6 +57,11 @@ function eaExpr(d: DecodedInstruction): string {
 
 function segOf(d: DecodedInstruction): number {
   return d.segmentOverride >= 0 ? d.segmentOverride : d.modrm!.defaultSeg;
+}
+
+/** A 32-bit load from `seg`:`ea` (faults pend in the CPU). */
+function read32(seg: number, ea: string): string {
+  return `c.rd32(${seg}, ${ea})`;
 }
 
 /** The interpreter path: load the decoded fields and call `execute`. */
@@ -142,22 +147,21 @@ function special(d: DecodedInstruction, i: number, next: number): string | null 
   // ALU Ev,Gv / Gv,Ev (00-3F, 32-bit forms)
   if (op < 0x40 && (op & 7) <= 3 && (op & 1) === 1) {
     const aop = op >>> 3;
-    const write = aop !== 7;
     if ((op & 2) === 0) {
       if (mem) return null;
-      return write
-        ? `r[${m!.rm}] = c.alu(${aop}, 4, r[${m!.rm}], r[${m!.reg}]);`
-        : `c.alu(7, 4, r[${m!.rm}], r[${m!.reg}]);`;
+      return aluCode(aop, `r[${m!.rm}]`, `r[${m!.rm}]`, `r[${m!.reg}]`);
     }
-    const src = mem ? "v" : `r[${m!.rm}]`;
-    const load = mem ? `const v = c.rd32(${seg}, ${ea}); ${fail} ` : "";
-    return `{ ${load}${write ? `r[${m!.reg}] = ` : ""}c.alu(${aop}, 4, r[${m!.reg}], ${src}); }`;
+    if (!mem) return aluCode(aop, `r[${m!.reg}]`, `r[${m!.reg}]`, `r[${m!.rm}]`);
+    return `{ const w = ${read32(seg, ea)}; ${fail} ${aluCode(aop, `r[${m!.reg}]`, `r[${m!.reg}]`, "w")} }`;
   }
-  if (op < 0x40 && (op & 7) === 5) {
-    const aop = op >>> 3;
-    return `${aop !== 7 ? "r[0] = " : ""}c.alu(${aop}, 4, r[0], ${imm | 0});`;
+  if (op < 0x40 && (op & 7) === 5) return aluCode(op >>> 3, "r[0]", "r[0]", String(imm | 0));
+  if (op >= 0x40 && op <= 0x4f) {
+    // INC/DEC keep CF: the recorder's lazy mask leaves CF out (same as the interpreter's incdec).
+    const x = op & 7;
+    return op < 0x48
+      ? `{ const a = r[${x}]; const v = (a + 1) | 0; c.setAdd(31, a, 1, v, ${OSZAP}); r[${x}] = v; }`
+      : `{ const a = r[${x}]; const v = (a - 1) | 0; c.setAdd(31, v, 1, a, ${OSZAP}); c.lf.res = v; r[${x}] = v; }`;
   }
-  if (op >= 0x40 && op <= 0x4f) return `r[${op & 7}] = c.incdec(4, r[${op & 7}], ${op < 0x48 ? 1 : -1});`;
   if (op >= 0x50 && op <= 0x57) return `c.push(4, r[${op & 7}]); ${fail}`;
   if (op >= 0x58 && op <= 0x5f) return `{ const v = c.pop(4); ${fail} r[${op & 7}] = v; }`;
   if (op >= 0xb8 && op <= 0xbf) return `r[${op & 7}] = ${imm | 0};`;
@@ -201,7 +205,12 @@ function special(d: DecodedInstruction, i: number, next: number): string | null 
       const size = op === 0x1b6 || op === 0x1be ? 1 : 2;
       const sx = op >= 0x1be ? (size === 1 ? "<< 24) >> 24" : "<< 16) >> 16") : "";
       const wrap = (x: string) => (sx ? `((${x}) ${sx}` : x);
-      if (!mem) return `r[${m!.reg}] = ${wrap(`c.getReg(${size}, ${m!.rm})`)};`;
+      if (!mem) {
+        const rm = m!.rm;
+        const src =
+          size === 2 ? `(r[${rm}] & 0xffff)` : rm < 4 ? `(r[${rm}] & 0xff)` : `((r[${rm - 4}] >> 8) & 0xff)`;
+        return `r[${m!.reg}] = ${wrap(src)};`;
+      }
       return `{ const v = c.rd${size * 8}(${seg}, ${ea}); ${fail} r[${m!.reg}] = ${wrap("v")}; }`;
     }
     case 0x1af:
@@ -264,8 +273,8 @@ export function compileBlock(ram: Uint8Array, phys: number, eip: number): BlockS
       if (term) lines.push(`return ${count + 1};`);
     }
     // A store may have hit this block's own page: stop so the rest is recompiled.
-    if (!term && (d.modrm?.mod !== 3 || d.opcode === 0xab))
-      lines.push(`if (c.codeDirty) { c.eip = ${next}; return ${count + 1}; }`);
+    const mayWrite = sp === null ? d.modrm?.mod !== 3 || d.opcode === 0xab : /c\.(wr|push)/.test(sp);
+    if (!term && mayWrite) lines.push(`if (c.codeDirty) { c.eip = ${next}; return ${count + 1}; }`);
     count++;
     pos += d.length;
     cur = next;

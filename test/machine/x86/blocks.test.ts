@@ -12,6 +12,9 @@ import { machine } from "./harness.js";
 
 const R32 = ["eax", "ecx", "edx", "ebx", "esi", "edi", "ebp"];
 const R8 = ["al", "cl", "dl", "bl", "ah", "ch", "dh", "bh"];
+const R16 = ["ax", "cx", "dx", "bx", "si", "di", "bp"];
+/** Aligned and unaligned dwords around 0x3000 (the compiled flat-memory path needs aligned ones). */
+const MEMS = ["dword [0x3000]", "dword [0x3001]", "dword [0x3004]", "dword [0x3006]"];
 const reg = fc.constantFrom(...R32);
 const imm = fc.integer({ min: -0x80000000, max: 0x7fffffff });
 const small = fc.integer({ min: -128, max: 127 });
@@ -46,6 +49,15 @@ const instruction = fc.oneof(
         `set${["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"][c]} ${r}`,
     ),
   fc.tuple(reg, reg).map(([a, b]) => `push ${a}; pop ${b}`),
+  fc.tuple(reg, fc.constantFrom(...R16)).map(([a, b]) => `movzx ${a}, ${b}`),
+  fc.tuple(reg, fc.constantFrom(...R16)).map(([a, b]) => `movsx ${a}, ${b}`),
+  fc.tuple(reg, fc.constantFrom(...MEMS)).map(([a, m]) => `mov ${a}, ${m}`),
+  fc.tuple(reg, fc.constantFrom(...MEMS)).map(([a, m]) => `mov ${m}, ${a}`),
+  fc
+    .tuple(fc.constantFrom(...ALU.slice(0, 8)), reg, fc.constantFrom(...MEMS))
+    .map(([o, a, m]) => `${o} ${a}, ${m}`),
+  fc.tuple(reg, reg).map(([a, b]) => `push ${a}; mov ${b}, dword [esp]; add dword [esp], ${b}; pop ${a}`),
+  fc.tuple(fc.constantFrom(...ALU.slice(0, 8)), imm).map(([o, v]) => `${o} eax, ${v}`),
   fc.tuple(reg, reg).map(([a, b]) => `xchg ${a}, ${b}`),
   fc.constantFrom(
     "stc",
@@ -72,7 +84,7 @@ function runBoth(program: string) {
       r,
       regs: Array.from(t.cpu.regs),
       flags: t.cpu.getEflags(),
-      mem: t.memory.read32(0x3000),
+      mem: [t.memory.read32(0x3000), t.memory.read32(0x3004), t.memory.read32(0x3008)],
       eip: t.cpu.eip,
     };
   });
