@@ -5,6 +5,7 @@
 import { benchBlk } from "./blk.js";
 import { benchDisco } from "./disco.js";
 import { benchMipsCpu } from "./mips-cpu.js";
+import { benchNet } from "./net.js";
 import { benchRing } from "./ring.js";
 import { benchX86Full } from "./x86-full.js";
 
@@ -12,5 +13,6 @@ const qemu = !process.argv.includes("--no-qemu");
 console.log(JSON.stringify(await benchMipsCpu({ qemu })));
 console.log(JSON.stringify(await benchRing()));
 console.log(JSON.stringify(await benchBlk()));
+console.log(JSON.stringify(await benchNet()));
 console.log(JSON.stringify(await benchDisco()));
 console.log(JSON.stringify(await benchX86Full()));

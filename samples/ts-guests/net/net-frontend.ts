@@ -29,7 +29,12 @@ export class NetFrontGuest implements TsGuest {
     // Subscribe before connecting: frames$ is hot.
     const inbox = new FrameInbox(dev);
     this.inbox = inbox;
-    await dev.connect();
+    try {
+      await dev.connect();
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
     try {
       if (this.waitStart) await inbox.next(isStart);
       const t0 = performance.now();

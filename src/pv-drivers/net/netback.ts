@@ -220,6 +220,14 @@ export class NetBackend extends PvBackend {
     return this.rxBufs.length;
   }
 
+  /** GNTTABOP_copy hypercalls issued (both directions) and the copy ops they carried. */
+  get copyHypercalls(): { calls: number; ops: number } {
+    return {
+      calls: (this.txCopier?.calls ?? 0) + (this.rxCopier?.calls ?? 0),
+      ops: (this.txCopier?.ops ?? 0) + (this.rxCopier?.ops ?? 0),
+    };
+  }
+
   /** True once the rings are mapped and the port is on the switch, until detached. */
   get attached(): boolean {
     return this.port !== null && !this.detached;
