@@ -206,4 +206,21 @@ describe("netif end to end", () => {
     expect(r.back.guest.backs.get(2)!.port!.counters.outFrames).toBe(22);
     expect(r.back.guest.backs.get(1)!.counters.txFrames).toBe(21);
   });
+
+  it("is deterministic: the same run gives the same cycles, counters and log", async () => {
+    const once = async () => {
+      const log: string[] = [];
+      const r = await runNet({ guests: [{ workload: pinger(B, 4, 300, log) }, { workload: ponger(4) }] });
+      return {
+        log,
+        cycles: r.hv.clock.cycles,
+        c: r.back.guest.backs.get(1)!.counters,
+        sw: { ...r.sw.counters },
+      };
+    };
+    const x = await once();
+    const y = await once();
+    expect(x.log).toHaveLength(4);
+    expect(y).toEqual(x);
+  });
 });
