@@ -358,11 +358,7 @@ function group7(v: X86FullVcpu, d: DecodedInstruction, reg: number): boolean {
 function group6(v: X86FullVcpu, d: DecodedInstruction, reg: number): boolean {
   const sel = readRm(v, d, 2);
   if (v.fault.pending) return false;
-  if (reg === 2) {
-    // The guest's LDT is recorded but not shadowed: LDT selectors fault (documented limit).
-    v.vLdtr = sel;
-    return true;
-  }
+  if (reg === 2) return v.loadLdt(sel);
   if (reg === 3) {
     const idx = sel >>> 3;
     if ((sel & 4) !== 0 || (sel & ~3) === 0 || idx * 8 + 7 > v.gdt.guestLimit)

@@ -11,6 +11,8 @@
  *   0xFFF10000                the real IDT (256 gates, never used to vector: the CPU is in
  *                             intercept mode and every event comes to the monitor)
  *   0xFFF11000                the monitor's TSS (no I/O bitmap: every IN/OUT at CPL 1 or 3 faults)
+ *   0xFFF12000 .. 0xFFF21FFF  the shadow LDT (16 pages): the guest's current LDT, compressed like
+ *                             the GDT; the real GDT's slot 8190 describes it
  *
  * Everything is mapped supervisor read-only, so the guest (CPL 1) can read the tables the CPU
  * uses but never change them, and ring 3 cannot touch them at all.
@@ -25,6 +27,10 @@ export const HOLE_GDT = 0xfff00000;
 export const HOLE_GDT_PAGES = 16;
 export const HOLE_IDT = 0xfff10000;
 export const HOLE_TSS = 0xfff11000;
+export const HOLE_LDT = 0xfff12000;
+export const HOLE_LDT_PAGES = 16;
+/** The shadow LDT's descriptor in the real GDT. */
+export const MONITOR_LDT_SELECTOR = 8190 * 8;
 /** The monitor's TSS descriptor: the last GDT slot, beyond any guest GDT limit below 0xFFF8. */
 export const MONITOR_TSS_SELECTOR = 8191 * 8;
 /** Hole page-table index of a hole linear address. */

@@ -48,10 +48,24 @@ export class ShadowGdt {
     /** Machine address of guest linear `lin` for reading (supervisor), or -1. */
     private readonly guestMachine: (lin: number) => number,
     codeWindow: boolean,
+    /** The real GDT (true: holds the monitor's TSS and LDT descriptors) or a shadow LDT (false). */
+    isGdt = true,
   ) {
     this.codeWindow = codeWindow;
-    const [lo, hi] = x86.makeDescriptor(HOLE_TSS, 103, x86.ATTR_P | x86.SysType.Tss32Busy);
-    this.setReal(MONITOR_TSS_SELECTOR >>> 3, lo | 0, hi | 0);
+    if (isGdt) {
+      const [lo, hi] = x86.makeDescriptor(HOLE_TSS, 103, x86.ATTR_P | x86.SysType.Tss32Busy);
+      this.setReal(MONITOR_TSS_SELECTOR >>> 3, lo | 0, hi | 0);
+    }
+  }
+
+  /** Sets one real descriptor the monitor owns (the shadow LDT's, in the GDT). */
+  setMonitorDescriptor(index: number, lo: number, hi: number): void {
+    this.setReal(index, lo, hi);
+  }
+
+  /** Forgets the table (LLDT with a null selector): nothing watched, every entry zero. */
+  clear(): void {
+    this.load(0, 0xffff, true);
   }
 
   get guestBase(): number {
@@ -61,15 +75,15 @@ export class ShadowGdt {
     return this.limit;
   }
 
-  /** LGDT: re-shadows the whole table and re-targets write tracking. */
-  load(base: number, limit: number): void {
+  /** LGDT (or LLDT): re-shadows the whole table and re-targets write tracking. */
+  load(base: number, limit: number, empty = false): void {
     for (const [mfn, n] of this.watched) for (let i = 0; i < n; i++) this.mem.watchPage(mfn, false);
     this.watched.clear();
     this.base = base >>> 0;
     this.limit = limit & 0xffff;
-    const count = Math.min(ENTRIES - 1, (this.limit + 1) >>> 3);
+    const count = empty ? 0 : Math.min(ENTRIES - 2, (this.limit + 1) >>> 3);
     this.entryMachine.fill(-1);
-    for (let i = 0; i < ENTRIES - 1; i++) {
+    for (let i = 0; i < ENTRIES - 2; i++) {
       if (i < count) {
         this.entryMachine[i] = this.guestMachine(this.base + i * 8);
         this.resync(i);
@@ -78,6 +92,10 @@ export class ShadowGdt {
         this.guestHi[i] = 0;
         this.setReal(i, 0, 0);
       }
+    }
+    if (empty) {
+      this.limit = 0;
+      return;
     }
     for (let off = 0; off <= this.limit; off += 4096) this.watchLinear(this.base + off);
     this.watchLinear(this.base + this.limit);
@@ -95,7 +113,7 @@ export class ShadowGdt {
   /** Watch handler: a store into machine address `paddr`. True if it changed a guest descriptor. */
   onWrite(paddr: number, size: number): boolean {
     if (!this.watched.has(paddr >>> 12)) return false;
-    const count = Math.min(ENTRIES - 1, (this.limit + 1) >>> 3);
+    const count = Math.min(ENTRIES - 2, (this.limit + 1) >>> 3);
     let hit = false;
     for (let i = 0; i < count; i++) {
       const m = this.entryMachine[i]!;

@@ -40,7 +40,7 @@ export class X86FullStats {
   shadowReuses = 0;
   /** Guest writes to write-protected page-table pages, trapped and emulated. */
   trackedPtWrites = 0;
-  /** Guest GDT writes seen through write tracking (descriptor re-shadowed). */
+  /** Guest GDT and LDT writes seen through write tracking (descriptor re-shadowed). */
   gdtWrites = 0;
   /** Guest accesses to its own mappings inside the monitor hole, emulated. */
   holeEmulations = 0;

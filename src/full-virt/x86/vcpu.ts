@@ -45,8 +45,11 @@ import {
   HOLE_GDT,
   HOLE_GDT_PAGES,
   HOLE_IDT,
+  HOLE_LDT,
+  HOLE_LDT_PAGES,
   HOLE_TSS,
   holeIndex,
+  MONITOR_LDT_SELECTOR,
 } from "./layout.js";
 import { CodeScanner } from "./scanner.js";
 import { ShadowGdt } from "./shadow-gdt.js";
@@ -141,6 +144,8 @@ export class X86FullVcpu {
   readonly gmmu: GuestMmu;
   readonly shadow: ShadowMmu;
   readonly gdt: ShadowGdt;
+  /** The shadow of the guest's current LDT (empty until an LLDT with a non-null selector). */
+  readonly ldt: ShadowGdt;
   readonly scanner: CodeScanner;
   readonly scanEnabled: boolean;
   /** Guest RAM in bytes. */
@@ -175,6 +180,7 @@ export class X86FullVcpu {
   exitValue: number | null = null;
   // --- hole frames ---
   private readonly gdtFrames: number[] = [];
+  private readonly ldtFrames: number[] = [];
   private idtFrame = -1;
   private tssFrame = -1;
   private picLevel = false;
@@ -198,6 +204,7 @@ export class X86FullVcpu {
     this.ramBytes = Math.min(opts.ramBytes ?? this.pmap.nrPfns * 4096, this.pmap.nrPfns * 4096);
     this.gmmu = new GuestMmu(mem, (pfn) => this.pmap.ensure(pfn), this.ramBytes);
     for (let i = 0; i < HOLE_GDT_PAGES; i++) this.gdtFrames.push(this.mustAlloc());
+    for (let i = 0; i < HOLE_LDT_PAGES; i++) this.ldtFrames.push(this.mustAlloc());
     this.idtFrame = this.mustAlloc();
     this.tssFrame = this.mustAlloc();
     this.initHoleTables();
@@ -208,6 +215,7 @@ export class X86FullVcpu {
       flushTlb: () => this.flushTlb(),
     });
     this.gdt = new ShadowGdt(mem, this.gdtFrames, (lin) => this.probeMachine(lin), this.scanEnabled);
+    this.ldt = new ShadowGdt(mem, this.ldtFrames, (lin) => this.probeMachine(lin), this.scanEnabled, false);
     this.scanner = new CodeScanner(
       mem,
       {
@@ -280,6 +288,7 @@ export class X86FullVcpu {
     const put = (lin: number, mfn: number) =>
       mem.write32(pt * 4096 + holeIndex(lin) * 4, (mfn * 4096) | P | A);
     for (let i = 0; i < HOLE_GDT_PAGES; i++) put(HOLE_GDT + i * 4096, this.gdtFrames[i]!);
+    for (let i = 0; i < HOLE_LDT_PAGES; i++) put(HOLE_LDT + i * 4096, this.ldtFrames[i]!);
     put(HOLE_IDT, this.idtFrame);
     put(HOLE_TSS, this.tssFrame);
   }
@@ -400,6 +409,8 @@ export class X86FullVcpu {
     cpu.halted = false;
     for (const seg of [ES, SS, DS, FS, GS]) this.loadSeg(seg, 0x10, 0);
     if (!this.loadSeg(CS, 0x08, 0)) throw new Error("monitor: the multiboot code descriptor did not load");
+    this.vLdtr = 0;
+    this.ldt.clear();
     cpu.setSegment(x86.LDTR, { selector: 0, base: 0, limit: 0xffff, attr: 0x82, valid: true });
     cpu.setSegment(x86.TR, { selector: 8191 * 8, base: HOLE_TSS, limit: 103, attr: 0x8b, valid: true });
     this.updateIntr();
@@ -490,9 +501,11 @@ export class X86FullVcpu {
       return true;
     }
     const idx = s >>> 3;
-    if ((s & 4) !== 0 || idx * 8 + 7 > this.gdt.guestLimit) return this.raise(13, s & 0xfffc);
-    const lo = this.gdt.realLo[idx]!;
-    const hi = this.gdt.realHi[idx]!;
+    const table = (s & 4) !== 0 ? this.ldt : this.gdt;
+    if ((table === this.ldt && this.vLdtr === 0) || idx * 8 + 7 > table.guestLimit)
+      return this.raise(13, s & 0xfffc);
+    const lo = table.realLo[idx]!;
+    const hi = table.realHi[idx]!;
     const attr = x86.descAttr(hi);
     if ((attr & x86.ATTR_S) === 0) return this.raise(13, s & 0xfffc);
     const code = (attr & x86.ATTR_CODE) !== 0;
@@ -951,7 +964,41 @@ export class X86FullVcpu {
     );
   }
 
+  /**
+   * LLDT: shadows the guest's LDT (descriptor `sel` of its GDT) into the hole and points the real
+   * LDTR at the shadow; a null selector empties it. False with a fault recorded if invalid.
+   */
+  loadLdt(sel: number): boolean {
+    const cpu = this.machine.cpu;
+    if ((sel & ~3) === 0) {
+      this.vLdtr = 0;
+      this.ldt.clear();
+      cpu.setSegment(x86.LDTR, { selector: 0, base: 0, limit: 0, attr: 0x82, valid: true });
+      return true;
+    }
+    const idx = sel >>> 3;
+    if ((sel & 4) !== 0 || idx * 8 + 7 > this.gdt.guestLimit) return this.raise(13, sel & 0xfffc);
+    const lo = this.gdt.guestLo[idx]!;
+    const hi = this.gdt.guestHi[idx]!;
+    if (((hi >>> 8) & 0x1f) !== x86.SysType.Ldt) return this.raise(13, sel & 0xfffc);
+    if ((hi & 0x8000) === 0) return this.raise(11, sel & 0xfffc);
+    const limit = Math.min(x86.descLimit(lo, hi), HOLE_LDT_PAGES * 4096 - 1);
+    this.ldt.load(x86.descBase(lo, hi), limit);
+    this.vLdtr = sel & 0xffff;
+    const [rlo, rhi] = x86.makeDescriptor(HOLE_LDT, limit, x86.ATTR_P | x86.SysType.Ldt);
+    this.gdt.setMonitorDescriptor(MONITOR_LDT_SELECTOR >>> 3, rlo | 0, rhi | 0);
+    cpu.setSegment(x86.LDTR, {
+      selector: MONITOR_LDT_SELECTOR,
+      base: HOLE_LDT,
+      limit,
+      attr: 0x82,
+      valid: true,
+    });
+    return true;
+  }
+
   private onWatchedWrite(paddr: number, size: number): void {
+    if (this.ldt.onWrite(paddr, size)) this.stats.gdtWrites++;
     if (this.gdt.onWrite(paddr, size)) {
       this.stats.gdtWrites++;
       if (this.machine.current === this) this.machine.cpu.gdtrLimit = this.gdt.guestLimit;

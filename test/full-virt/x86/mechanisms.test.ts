@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { vmware } from "../../../src/full-virt/index.js";
+import { x86 } from "../../../src/machine/index.js";
 import { CODE, exit, le32, runFull, runNative } from "./raw.js";
 
 const EAX = 0;
@@ -181,6 +182,78 @@ describe("sensitive instructions at virtual CPL 0 (patched with INT3, emulated)"
     expect(f.regs[ESI]! & 0xffff).toBe(0x08);
     expect(f.regs[ESI]! & 0xffff).toBe(n.regs[ESI]! & 0xffff);
     expect(f.d.vcpu.stats.breakpointHits.get("jmp")).toBe(1);
+  });
+});
+
+describe("the guest's LDT", () => {
+  it("is shadowed (DPL 0 → 1) and write-tracked: an LDT data segment reads the right frame before and after the guest edits its base", () => {
+    const desc = x86.makeDescriptor(0x5000, 0xfff, x86.ATTR_P | x86.ATTR_S | x86.ATTR_RW);
+    const code = [
+      0x66,
+      0xb8,
+      0x30,
+      0x00,
+      0x0f,
+      0x00,
+      0xd0, // mov ax, 0x30; lldt ax
+      0x66,
+      0xb8,
+      0x0c,
+      0x00,
+      0x8e,
+      0xd8, // mov ax, 0x0c; mov ds, ax (LDT entry 1)
+      0x8b,
+      0x1d,
+      ...le32(0), // mov ebx, [0]
+      0x66,
+      0xb8,
+      0x10,
+      0x00,
+      0x8e,
+      0xd8, // mov ax, 0x10; mov ds, ax
+      0xc6,
+      0x05,
+      ...le32(0xb00b),
+      0x60, // base 0x5000 → 0x6000 in the guest's LDT
+      0x66,
+      0xb8,
+      0x0c,
+      0x00,
+      0x8e,
+      0xd8,
+      0x8b,
+      0x0d,
+      ...le32(0), // reload DS; mov ecx, [0]
+      0x66,
+      0xb8,
+      0x10,
+      0x00,
+      0x8e,
+      0xd8, // flat DS again
+      0x0f,
+      0x00,
+      0xc6, // sldt esi
+      0xb0,
+      0x00,
+      ...exit(),
+    ];
+    const extra: [number, number[]][] = [
+      [0xb008, [...le32(desc[0]), ...le32(desc[1])]],
+      [0x5000, le32(0x11111111)],
+      [0x6000, le32(0x22222222)],
+    ];
+    const n = runNative(code, extra);
+    const f = runFull(code, extra);
+    expect(f.d.crash).toBeNull();
+    expect(n.regs[EBX]).toBe(0x11111111);
+    expect(n.regs[ECX]).toBe(0x22222222);
+    expect(f.regs[EBX]).toBe(0x11111111);
+    expect(f.regs[ECX]).toBe(0x22222222);
+    expect(f.regs[ESI]! & 0xffff).toBe(0x30);
+    expect(n.regs[ESI]! & 0xffff).toBe(0x30);
+    expect((f.d.vcpu.ldt.realHi[1]! >>> 13) & 3).toBe(1);
+    expect(f.d.vcpu.stats.gdtWrites).toBeGreaterThanOrEqual(1);
+    expect(f.d.vcpu.stats.privileged.get("lldt")).toBe(1);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Raw ring-0 code snippets run natively (PcBoard) and fully virtualized (the monitor) from the
  * same guest-physical image: a GDT at 0x8000 (null, ring-0 code 0x08 / data 0x10, ring-3 code
- * 0x1B / data 0x23, TSS 0x28 at 0xA000), an empty IDT at 0x9000, code at 0x1000, stack below
+ * 0x1B / data 0x23, TSS 0x28 at 0xA000, LDT 0x30 at 0xB000, 3 entries), an empty IDT at 0x9000, code at 0x1000, stack below
  * 0x20000. A snippet ends by writing AL to the exit port (`exit()` below).
  */
 import { PcBoard } from "../../../src/machine/boards/index.js";
@@ -25,6 +25,7 @@ export const GDT_WORDS = [
   0x0000ffff,
   0x00cff200,
   ...x86.makeDescriptor(TSS, 103, x86.ATTR_P | x86.SysType.Tss32Avail),
+  ...x86.makeDescriptor(0xb000, 0x17, x86.ATTR_P | x86.SysType.Ldt),
 ];
 
 /** mov dx, 0x501; out dx, al */
