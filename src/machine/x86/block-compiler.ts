@@ -59,9 +59,20 @@ function segOf(d: DecodedInstruction): number {
   return d.segmentOverride >= 0 ? d.segmentOverride : d.modrm!.defaultSeg;
 }
 
-/** A 32-bit load from `seg`:`ea` (faults pend in the CPU). */
-function read32(seg: number, ea: string): string {
-  return `c.rd32(${seg}, ${ea})`;
+/**
+ * A 32-bit load from `seg`:`ea` into a new constant `out` (faults pend in the CPU). Through ES,
+ * SS or DS an aligned address below `c.flatLimit` reads RAM directly (flatLimit is 0 unless
+ * those segments are flat and paging is off: see X86Cpu.flatLimit); anything else calls rd32.
+ */
+function load32(out: string, seg: number, ea: string): string {
+  if (seg !== 0 && seg !== 2 && seg !== 3) return `const ${out} = c.rd32(${seg}, ${ea});`;
+  return `const e${out} = ${ea}; const ${out} = (e${out} & 3) === 0 && e${out} >>> 0 < c.flatLimit ? c.i32[e${out} >>> 2] : c.rd32(${seg}, e${out});`;
+}
+
+/** A 32-bit store of expression `v` (evaluated once, before the store) to `seg`:`ea`; as load32. */
+function store32(seg: number, ea: string, v: string): string {
+  if (seg !== 0 && seg !== 2 && seg !== 3) return `c.wr32(${seg}, ${ea}, ${v});`;
+  return `{ const e = ${ea}, x = ${v}; if ((e & 3) === 0 && e >>> 0 < c.flatLimit) { c.i32[e >>> 2] = x; if (c.watched[e >>> 12] !== 0) c.mem.notifyWatchedWrite(e, 4); } else c.wr32(${seg}, e, x); }`;
 }
 
 /** The interpreter path: load the decoded fields and call `execute`. */
@@ -152,7 +163,7 @@ function special(d: DecodedInstruction, i: number, next: number): string | null 
       return aluCode(aop, `r[${m!.rm}]`, `r[${m!.rm}]`, `r[${m!.reg}]`);
     }
     if (!mem) return aluCode(aop, `r[${m!.reg}]`, `r[${m!.reg}]`, `r[${m!.rm}]`);
-    return `{ const w = ${read32(seg, ea)}; ${fail} ${aluCode(aop, `r[${m!.reg}]`, `r[${m!.reg}]`, "w")} }`;
+    return `{ ${load32("w", seg, ea)} ${fail} ${aluCode(aop, `r[${m!.reg}]`, `r[${m!.reg}]`, "w")} }`;
   }
   if (op < 0x40 && (op & 7) === 5) return aluCode(op >>> 3, "r[0]", "r[0]", String(imm | 0));
   if (op >= 0x40 && op <= 0x4f) {
@@ -179,10 +190,10 @@ function special(d: DecodedInstruction, i: number, next: number): string | null 
       return aluCode(4, null, `r[${m!.rm}]`, `r[${m!.reg}]`);
     case 0x89:
       if (!mem) return `r[${m!.rm}] = r[${m!.reg}];`;
-      return `c.wr32(${seg}, ${ea}, r[${m!.reg}]); ${fail}`;
+      return `${store32(seg, ea, `r[${m!.reg}]`)} ${fail}`;
     case 0x8b:
       if (!mem) return `r[${m!.reg}] = r[${m!.rm}];`;
-      return `{ const v = c.rd32(${seg}, ${ea}); ${fail} r[${m!.reg}] = v; }`;
+      return `{ ${load32("v", seg, ea)} ${fail} r[${m!.reg}] = v; }`;
     case 0x8d:
       return mem ? `r[${m!.reg}] = ${ea};` : null;
     case 0x90:
@@ -215,7 +226,7 @@ function special(d: DecodedInstruction, i: number, next: number): string | null 
     }
     case 0x1af:
       if (!mem) return `r[${m!.reg}] = c.imul2(4, r[${m!.rm}], r[${m!.reg}]);`;
-      return `{ const v = c.rd32(${seg}, ${ea}); ${fail} r[${m!.reg}] = c.imul2(4, v, r[${m!.reg}]); }`;
+      return `{ ${load32("v", seg, ea)} ${fail} r[${m!.reg}] = c.imul2(4, v, r[${m!.reg}]); }`;
     case 0xe9:
     case 0xeb:
       return `c.eip = ${(next + imm) | 0}; return ${i + 1};`;

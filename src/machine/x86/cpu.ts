@@ -310,6 +310,13 @@ export class X86Cpu {
   private readonly blockCache = new Array<CodeBlock | undefined>(BLOCK_CACHE_MASK + 1).fill(undefined);
   /** Set by the watch handler when a store hits a page holding compiled code; compiled blocks read it. */
   codeDirty = false;
+  /**
+   * Compiled blocks access aligned dwords below this physical address directly in RAM (no
+   * segment check, no TLB): nonzero only while ES, SS and DS are base-0 4 GiB read/write
+   * segments (SS 32-bit), paging is off and no ownership oracle is installed, so such an access
+   * can neither fault nor differ from rd32/wr32. Recomputed by updateFlat on every change.
+   */
+  flatLimit = 0;
   /** CS is base 0, limit 4 GiB, 32-bit: the condition for running compiled blocks. */
   private codeFlat = true;
   /** Blocks compiled, for statistics. */
@@ -448,6 +455,7 @@ export class X86Cpu {
     this.breakOut = false;
     // With an ownership oracle installed every access must take the slow path that calls it.
     if (this.mem.oracle !== null) this.setCpl(this.cplv);
+    this.updateFlat();
     let n = 0;
     let idleSkips = 0;
     let reason: StopReason = StopReason.Budget;
@@ -683,6 +691,21 @@ export class X86Cpu {
     } else if (i === SS) {
       this.stackBig = (attr & ATTR_DB) !== 0;
     }
+    if (i === ES || i === SS || i === DS) this.updateFlat();
+  }
+
+  /** Recomputes flatLimit (see there) after a segment, CR0 or oracle change. */
+  private updateFlat(): void {
+    const fast = SR_READ_FAST | SR_WRITE_FAST;
+    const r = this.segRights;
+    const b = this.segBase;
+    const flat =
+      !this.paging.enabled &&
+      this.mem.oracle === null &&
+      this.stackBig &&
+      (r[ES]! & r[SS]! & r[DS]! & fast) === fast &&
+      (b[ES]! | b[SS]! | b[DS]!) === 0;
+    this.flatLimit = flat ? this.memSize & ~3 : 0;
   }
 
   private setCpl(cpl: number): void {
@@ -714,6 +737,7 @@ export class X86Cpu {
     this.paging.enabled = (nv & CR0_PG) !== 0;
     this.paging.wp = (nv & CR0_WP) !== 0;
     this.flushTlb(false);
+    this.updateFlat();
   }
 
   private fault(vector: number, err: number, hasErr: boolean): void {

@@ -7,6 +7,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { StopReason } from "../../../src/machine/index.js";
+import { DS } from "../../../src/machine/x86/index.js";
 import { asm } from "./asm.js";
 import { machine } from "./harness.js";
 
@@ -135,5 +136,36 @@ describe("x86 block compiler", () => {
       expect(t.run()).toBe(StopReason.Idle);
       expect(t.cpu.regs[3]).toBe(3);
     }
+  });
+  it("an aligned dword store into the running block takes effect at once (flat fast path notifies)", () => {
+    // 0x1000 mov ebx, 0x1010; 0x1005 mov eax, 0x90909090; 0x100a mov [ebx], eax; 4 nops;
+    // 0x1010 four "inc ecx", overwritten with NOPs by the store before they run.
+    const code = new Uint8Array([
+      0xbb, 0x10, 0x10, 0, 0, 0xb8, 0x90, 0x90, 0x90, 0x90, 0x89, 0x03, 0x90, 0x90, 0x90, 0x90, 0x41, 0x41,
+      0x41, 0x41, 0xf4,
+    ]);
+    for (const compiled of [true, false]) {
+      const t = machine(code);
+      t.cpu.blockCompiler = compiled;
+      expect(t.run()).toBe(StopReason.Idle);
+      expect(t.cpu.regs[1]).toBe(0);
+    }
+  });
+
+  it("a DS with a nonzero base turns the flat fast path off: compiled = interpreted", () => {
+    const results = [true, false].map((compiled) => {
+      const t = machine("mov eax, dword [0x3000]; add eax, dword [0x3004]; mov dword [0x3008], eax; hlt");
+      t.cpu.blockCompiler = compiled;
+      const ds = t.cpu.getSegment(DS);
+      t.cpu.setSegment(DS, { ...ds, base: 0x100 });
+      t.memory.write32(0x3100, 5);
+      t.memory.write32(0x3104, 7);
+      t.memory.write32(0x3000, 1000);
+      expect(t.run()).toBe(StopReason.Idle);
+      expect(t.cpu.flatLimit).toBe(0);
+      return [t.cpu.regs[0], t.memory.read32(0x3108), t.memory.read32(0x3008)];
+    });
+    expect(results[0]).toEqual([12, 12, 0]);
+    expect(results[1]).toEqual(results[0]);
   });
 });
