@@ -29,6 +29,8 @@ export interface NetRunOptions {
   startSignal?: boolean;
   /** The switch to use (a test may attach host ports first). */
   sw?: VirtualSwitch;
+  /** ABI of every domain (layouts of the hypercall structures, start_info). Default x86. */
+  arch?: "mips" | "x86";
   /** Called with the machine before the guests start (tracing, extra store entries). */
   before?: (hv: Hypervisor, pv: PvCore) => void;
 }
@@ -45,10 +47,15 @@ export async function runNet(o: NetRunOptions) {
   // Domain ids are handed out in creation order: dom0 first, then the guests.
   const feIds = o.guests.map((_, i) => i + 1);
   const backGuest = new NetBackGuest(sw, feIds, o.back, o.startSignal ?? true);
-  const back = launchTsGuest(hv, backGuest, { privileged: true, paused: true, pages: o.backPages ?? 256 });
+  const back = launchTsGuest(hv, backGuest, {
+    privileged: true,
+    paused: true,
+    pages: o.backPages ?? 256,
+    arch: o.arch ?? "x86",
+  });
   const fronts = o.guests.map((g) => {
     const guest = new NetFrontGuest(g.workload, g.front, o.startSignal ?? true);
-    const d = launchTsGuest(hv, guest, { paused: true, pages: g.pages ?? 192 });
+    const d = launchTsGuest(hv, guest, { paused: true, pages: g.pages ?? 192, arch: o.arch ?? "x86" });
     const mac = formatMac(g.mac ?? guestMac(d.domain.domid));
     pv.storeService.toolstack.addDevice({
       type: "vif",

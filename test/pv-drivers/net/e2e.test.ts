@@ -223,4 +223,16 @@ describe("netif end to end", () => {
     expect(x.log).toHaveLength(4);
     expect(y).toEqual(x);
   });
+
+  it("runs the same way between MIPS-ABI domains", async () => {
+    const log: string[] = [];
+    const r = await runNet({
+      arch: "mips",
+      guests: [{ workload: pinger(B, 3, 1000, log) }, { workload: ponger(3) }],
+    });
+    expect(r.fronts.map((f) => f.guest.failure)).toEqual([null, null]);
+    expect(r.fronts[0]!.domain.arch).toBe("mips");
+    expect(log).toHaveLength(3);
+    expect(r.back.guest.backs.get(2)!.counters.rxFrames).toBe(4);
+  });
 });

@@ -115,6 +115,16 @@ describe("hostile front ends", () => {
       errors[6] = await dev.env.store.tryRead(`${dev.backendDir}/error`);
     };
 
+    // Domain 7: overflows the rx ring's req_prod.
+    const rxOverflow: NetWorkload = async (dev) => {
+      const closing = backendClosing(dev);
+      const page = dev.rxRing!.ring.page;
+      page.write32(RING_REQ_PROD, (page.read32(RING_REQ_PROD) + 5000) >>> 0);
+      dev.channel!.notify();
+      await closing;
+      errors[7] = await dev.env.store.tryRead(`${dev.backendDir}/error`);
+    };
+
     const r = await runNet({
       back: { maxFrameSize: 1514 },
       guests: [
@@ -124,9 +134,10 @@ describe("hostile front ends", () => {
         { workload: overflow },
         { workload: tooManySlots },
         { workload: badExtra },
+        { workload: rxOverflow },
       ],
     });
-    expect(r.fronts.map((f) => f.guest.failure)).toEqual([null, null, null, null, null, null]);
+    expect(r.fronts.map((f) => f.guest.failure)).toEqual([null, null, null, null, null, null, null]);
     expect(r.end).toBe("all-halted");
     expect(statuses).toEqual({
       badGref: [NetifStatus.Error],
@@ -142,6 +153,7 @@ describe("hostile front ends", () => {
     expect(errors[4]).toMatch(/req_prod \d+ overflows the ring/);
     expect(errors[5]).toMatch(/more than 20 slots/);
     expect(errors[6]).toMatch(/invalid extra-info type 9/);
+    expect(errors[7]).toMatch(/req_prod \d+ overflows the ring/);
     // The good pair never noticed.
     expect(pingLog).toHaveLength(20);
     const back = (fe: number) => r.back.guest.backs.get(fe)!;
