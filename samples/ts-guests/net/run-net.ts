@@ -31,8 +31,8 @@ export interface NetRunOptions {
   sw?: VirtualSwitch;
   /** ABI of every domain (layouts of the hypercall structures, start_info). Default x86. */
   arch?: "mips" | "x86";
-  /** Called with the machine before the guests start (tracing, extra store entries). */
-  before?: (hv: Hypervisor, pv: PvCore) => void;
+  /** Called with the machine and the driver domain before the guests start (tracing, extra store entries). */
+  before?: (hv: Hypervisor, pv: PvCore, back: NetBackGuest) => void;
 }
 
 /** The MAC the runner gives front-end domain `domid`. */
@@ -71,7 +71,7 @@ export async function runNet(o: NetRunOptions) {
     if (f.domain.domid !== feIds[i])
       throw new Error(`front end ${i} got domid ${f.domain.domid}, expected ${feIds[i]}`);
   });
-  o.before?.(hv, pv);
+  o.before?.(hv, pv, backGuest);
   hv.unpause(back.domain.domid);
   for (const f of fronts) hv.unpause(f.domain.domid);
   const end = await hv.run(50_000_000_000);

@@ -11,6 +11,7 @@ import {
   parseFrame,
   sameMac,
 } from "../../../samples/ts-guests/net/frame.js";
+import type { NetBackGuest } from "../../../samples/ts-guests/net/net-backend.js";
 import { guestMac, pinger, ponger, runNet } from "../../../samples/ts-guests/net/run-net.js";
 import { NetifStatus, NetTxFlag, RAW_TX_ID_BASE } from "../../../src/pv-drivers/index.js";
 
@@ -234,5 +235,42 @@ describe("netif end to end", () => {
     expect(r.fronts[0]!.domain.arch).toBe("mips");
     expect(log).toHaveLength(3);
     expect(r.back.guest.backs.get(2)!.counters.rxFrames).toBe(4);
+  });
+
+  it("batches: 32 frames sent in one turn are one push, one back-end batch, one response push", async () => {
+    const seen: Record<string, number> = {};
+    let dom0: NetBackGuest | null = null;
+    const r = await runNet({
+      guests: [
+        {
+          workload: async (dev, inbox) => {
+            const back = () => dom0!.backs.get(1)!;
+            const tx = dev.txRing!.counters;
+            const before = { pushes: tx.pushes, notes: tx.notifications, batches: back().counters.txBatches };
+            const rspPushes = back().txRing!.counters.pushes;
+            await Promise.all(
+              Array.from({ length: 32 }, (_, i) => dev.send(buildFrame(B, dev.mac, FrameKind.Data, i, 200))),
+            );
+            seen.pushes = tx.pushes - before.pushes;
+            seen.notifications = tx.notifications - before.notes;
+            seen.batches = back().counters.txBatches - before.batches;
+            seen.responsePushes = back().txRing!.counters.pushes - rspPushes;
+            await inbox.next((f) => parseFrame(f)?.kind === FrameKind.Pong);
+          },
+        },
+        {
+          workload: async (dev, inbox) => {
+            for (let n = 0; n < 32; n++) await inbox.next((f) => parseFrame(f)?.kind === FrameKind.Data);
+            await dev.send(buildFrame(A, dev.mac, FrameKind.Pong, 0));
+          },
+        },
+      ],
+      before: (_hv, _pv, b) => {
+        dom0 = b;
+      },
+    });
+    expect(r.fronts.map((f) => f.guest.failure)).toEqual([null, null]);
+    expect(seen).toEqual({ pushes: 1, notifications: 1, batches: 1, responsePushes: 1 });
+    expect(r.back.guest.backs.get(2)!.counters.rxBatches).toBeLessThanOrEqual(3); // START, the burst (+ maybe a split)
   });
 });
