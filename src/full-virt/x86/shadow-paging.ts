@@ -59,6 +59,8 @@ export interface ShadowHost {
   initHole(holePtMfn: number): void;
   /** The CPU's translations may be stale (flush the TLB of the current space). */
   flushTlb(): void;
+  /** The CPU's translation of one linear page may be stale. */
+  invalidatePage(lin: number): void;
 }
 
 export class ShadowMmu {
@@ -161,7 +163,8 @@ export class ShadowMmu {
       }
       list.push(pteAddr);
     }
-    this.host.flushTlb();
+    // Only this page's translation can be cached stale (a read-only entry being upgraded).
+    this.host.invalidatePage(lin);
     // A write the guest allows but the shadow cannot (tracked table, or CR0.WP = 0 supervisor
     // write to a read-only page) is emulated by the monitor.
     if (write && !w) return FillResult.emulateWrite;

@@ -179,6 +179,9 @@ export class X86FullVcpu {
   /** The exit-port value, once written. */
   exitValue: number | null = null;
   // --- hole frames ---
+  /** Machine frames the monitor holds for the domain outside its P2M (hole, shadows, copies). */
+  private readonly monitorFrames = new Set<number>();
+  private readonly removeWatch: () => void;
   private readonly gdtFrames: number[] = [];
   private readonly ldtFrames: number[] = [];
   private idtFrame = -1;
@@ -213,6 +216,9 @@ export class X86FullVcpu {
       freeFrame: (m) => this.freeFrame(m),
       initHole: (pt) => this.initHolePt(pt),
       flushTlb: () => this.flushTlb(),
+      invalidatePage: (lin) => {
+        if (this.machine.current === this) this.machine.cpu.paging.invalidate(lin);
+      },
     });
     this.gdt = new ShadowGdt(mem, this.gdtFrames, (lin) => this.probeMachine(lin), this.scanEnabled);
     this.ldt = new ShadowGdt(mem, this.ldtFrames, (lin) => this.probeMachine(lin), this.scanEnabled, false);
@@ -230,7 +236,7 @@ export class X86FullVcpu {
       },
       this.stats,
     );
-    mem.addWatchHandler((paddr, size) => this.onWatchedWrite(paddr, size));
+    this.removeWatch = mem.addWatchHandler((paddr, size) => this.onWatchedWrite(paddr, size));
     this.pic = new PicPair({ set: (level) => this.onPicIntr(level) }).attach(this.ports);
     this.pit = new Pit8254(machine.clock, this.pic.irq(PIT_IRQ)).attach(this.ports);
     this.uart = new Uart16550(this.ports, COM1_BASE, {
@@ -255,11 +261,13 @@ export class X86FullVcpu {
     const m = this.host.allocator.allocate(this.host.domid);
     if (m < 0) return -1;
     this.machine.memory.u8.fill(0, m * 4096, m * 4096 + 4096);
+    this.monitorFrames.add(m);
     this.stats.monitorFrames++;
     return m;
   }
 
   private freeFrame(m: number): void {
+    if (!this.monitorFrames.delete(m)) return;
     this.host.allocator.free(m);
     this.stats.monitorFrames--;
   }
@@ -1009,6 +1017,17 @@ export class X86FullVcpu {
   /** Releases the domain's monitor frames (VcpuBackend.dispose). */
   dispose(): void {
     if (this.machine.current === this) this.machine.current = null;
+    this.state = "halted";
+    // Guest RAM is in the P2M and the hypervisor frees it; the monitor's own frames are ours,
+    // and so are the watches on guest frames (code copies, GDT, LDT).
+    this.scanner.dropAll();
+    this.shadow.dropAll();
+    this.gdt.clear();
+    this.ldt.clear();
+    this.removeWatch();
+    for (const m of this.monitorFrames) this.host.allocator.free(m);
+    this.stats.monitorFrames -= this.monitorFrames.size;
+    this.monitorFrames.clear();
   }
 }
 

@@ -56,3 +56,24 @@ describe("pvkit run --arch x86 --mode", () => {
     expect(res.hypervisor.oracleViolations).toEqual([]);
   }, 30_000);
 });
+
+describe("domain destruction", () => {
+  it("dispose returns every monitor frame: the hypervisor's destroy leaves the domain owning nothing", async () => {
+    const res = await runFullVirtX86(
+      [{ name: "a", file: HELLO, bytes: new Uint8Array(readFileSync(HELLO)) }],
+      {
+        out: () => {},
+        ramMib: 16,
+      },
+    );
+    const hv = res.hypervisor;
+    const domid = hv.listDomains()[0]?.domid;
+    expect(res.vcpus[0]!.stats.monitorFrames).toBeGreaterThan(20);
+    if (domid !== undefined) {
+      const free0 = hv.machineMemory.freePages;
+      hv.destroy(domid);
+      expect(hv.machineMemory.freePages).toBeGreaterThan(free0 + 20);
+    }
+    expect(res.vcpus[0]!.stats.monitorFrames).toBe(0);
+  });
+});
