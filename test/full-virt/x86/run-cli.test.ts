@@ -47,7 +47,7 @@ describe("pvkit run --arch x86 --mode", () => {
           bytes: new Uint8Array(readFileSync("samples/guests/x86/kernel/kernel.elf")),
         },
       ],
-      { out: () => {}, ramMib: 32, oracle: true, maxCycles: 3e6 },
+      { out: () => {}, ramMib: 32, oracle: true, maxCycles: 2e6 },
     );
     expect(res.domains[0]!.exitValue).toBe(0);
     expect(res.domains[0]!.diagnostic).toBeNull();
