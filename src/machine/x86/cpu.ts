@@ -195,6 +195,9 @@ interface CodeBlock {
   phys: number;
   page: number;
   valid: boolean;
+  /** The last two blocks run after this one (chaining with paging off; see run). */
+  s0: CodeBlock | null;
+  s1: CodeBlock | null;
 }
 const noBlock: BlockFn = () => 0;
 const BLOCK_CACHE_MASK = 4095;
@@ -489,13 +492,14 @@ export class X86Cpu {
         // interrupt, timer deadline, or budget end.
         const regs = this.regs;
         const limit = maxInstructions - MAX_BLOCK;
-        let fn: BlockFn | null = block;
+        const paging = this.paging;
+        let cb = block;
         retired = 0;
-        do {
+        for (;;) {
           this.codeDirty = false;
           this.recent[this.recentPos] = this.eip;
           this.recentPos = (this.recentPos + 1) & (RECENT - 1);
-          const k = fn(this, regs);
+          const k = cb.fn(this, regs);
           retired += k;
           clock.cycles += k * instCost;
           if (
@@ -510,8 +514,21 @@ export class X86Cpu {
           ) {
             break;
           }
-          fn = this.lookupBlock();
-        } while (fn !== null);
+          // Chain to a remembered successor: with paging off EIP (flat CS) is the physical
+          // address, so a still-valid block that starts at EIP is what lookupBlock would return.
+          const eip = this.eip;
+          let next = cb.s0;
+          if (next === null || next.eip !== eip || !next.valid || paging.enabled) {
+            next = cb.s1;
+            if (next === null || next.eip !== eip || !next.valid || paging.enabled) {
+              next = this.lookupBlock();
+              if (next === null) break;
+              cb.s1 = cb.s0;
+              cb.s0 = next;
+            }
+          }
+          cb = next;
+        }
         n += retired;
       } else {
         this.shadow = false;
@@ -593,7 +610,7 @@ export class X86Cpu {
   // =====================================================================================
 
   /** The compiled block for CS:EIP, compiling it on first use; null to interpret instead. */
-  private lookupBlock(): BlockFn | null {
+  private lookupBlock(): CodeBlock | null {
     const eip = this.eip;
     const e = this.tlb[eip >>> 12]!;
     const mask = this.rdMask;
@@ -606,17 +623,17 @@ export class X86Cpu {
       b = this.blocks.get(eip);
       if (b !== undefined) this.blockCache[slot] = b;
     }
-    if (b !== undefined && b.phys === phys && b.valid) return b.fn === noBlock ? null : b.fn;
+    if (b !== undefined && b.phys === phys && b.valid) return b.fn === noBlock ? null : b;
     return this.compileAt(eip, phys);
   }
 
-  private compileAt(eip: number, phys: number): BlockFn | null {
+  private compileAt(eip: number, phys: number): CodeBlock | null {
     if (this.blocks.size > 1 << 16) this.dropAllBlocks();
     const src = compileBlock(this.u8, phys, eip);
     const page = phys >>> 12;
     // The block compiler's output comes from our own templates over decoded guest code (no guest strings).
     const fn = src === null ? null : (new Function("c", "r", src.body) as BlockFn);
-    const block: CodeBlock = { fn: fn ?? noBlock, eip, phys, page, valid: true };
+    const block: CodeBlock = { fn: fn ?? noBlock, eip, phys, page, valid: true, s0: null, s1: null };
     this.blocks.set(eip, block);
     this.blockCache[(eip ^ (eip >>> 11)) & BLOCK_CACHE_MASK] = block;
     let list = this.pageBlocks.get(page);
@@ -627,7 +644,7 @@ export class X86Cpu {
     }
     list.push(block);
     this.blocksCompiled++;
-    return fn;
+    return fn === null ? null : block;
   }
 
   /** Watch handler: a store into a page with compiled code drops that page's blocks. */
