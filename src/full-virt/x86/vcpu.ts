@@ -764,7 +764,6 @@ export class X86FullVcpu {
       // inside the hole: the guest's view decides; data accesses are emulated.
       const g = this.gmmu.walk(lin, write, user, true);
       if (g < 0) {
-        this.stats.truePageFaults++;
         this.raise(14, this.gmmu.faultCode, lin);
         return;
       }
@@ -820,7 +819,6 @@ export class X86FullVcpu {
     const cpu = this.machine.cpu;
     const g = this.gmmu.walk(off, false, false, true);
     if (g < 0) {
-      this.stats.truePageFaults++;
       this.raise(14, this.gmmu.faultCode, off);
       return;
     }

@@ -51,6 +51,7 @@ describe("x86 samples: native vs full virtualization", () => {
     expect(s.shadowReuses).toBeGreaterThan(100);
     expect(s.trackedPtWrites).toBeGreaterThan(0);
     expect(s.truePageFaults).toBeGreaterThanOrEqual(129);
+    expect(s.truePageFaults).toBe(s.reflectedByVector[14]);
     expect(s.hiddenPageFaults).toBeGreaterThan(0);
   }, 60_000);
 
