@@ -557,28 +557,35 @@ export class NetBackend extends PvBackend {
         let ops: CopyOp[] = [];
         let rsps: NetifRxResponse[] = [];
         let opOf: number[] = []; // response index of each op
+        let frameOf: number[] = []; // frame index (in this chunk) of each response
         let frames: Uint8Array[] = [];
         const run = async () => {
           if (ops.length > 0) {
             const st = await this.rxCopier!.run(ops);
+            const failed = new Set<number>();
             for (let k = 0; k < st.length; k++) {
-              if (st[k] !== GntSt.okay) rsps[opOf[k]!]!.status = NetifStatus.Error;
+              if (st[k] !== GntSt.okay) failed.add(frameOf[opOf[k]!]!);
               else this.counters.bytesCopied += ops[k]!.len;
             }
+            // A frame with one failed fragment is lost as a whole: every buffer it took says ERROR.
+            for (let q = 0; q < rsps.length; q++)
+              if (failed.has(frameOf[q]!)) rsps[q]!.status = NetifStatus.Error;
           }
           if (this.detached) return;
           const ring = this.rxRing!;
           for (const r of rsps) {
-            if (r.status <= 0) this.counters.rxErrors++;
+            if (r.status < 0) this.counters.rxErrors++;
             ring.respond(r);
           }
-          for (const f of frames) {
+          frames.forEach((f, i) => {
+            if (frameOf.some((fi, q) => fi === i && rsps[q]!.status < 0)) return;
             this.counters.rxFrames++;
             this.counters.rxBytes += f.length;
-          }
+          });
           ops = [];
           rsps = [];
           opOf = [];
+          frameOf = [];
           frames = [];
           pool.reset();
         };
@@ -605,6 +612,7 @@ export class NetBackend extends PvBackend {
             this.env.ctx.mem.writeBytes(at.pfn * NETIF_PAGE_SIZE + at.offset, part);
             const more = k < need - 1 ? NetRxFlag.MoreData : 0;
             rsps.push({ id: buf.id, offset: 0, flags: (k === 0 ? flags0 : 0) | more, status: part.length });
+            frameOf.push(frames.length);
             if (part.length > 0) {
               ops.push({
                 srcRef: at.pfn,

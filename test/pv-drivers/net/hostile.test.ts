@@ -6,7 +6,7 @@
  */
 import { filter, firstValueFrom, switchMap } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { buildFrame, FrameKind } from "../../../samples/ts-guests/net/frame.js";
+import { buildFrame, FrameKind, parseFrame } from "../../../samples/ts-guests/net/frame.js";
 import type { NetWorkload } from "../../../samples/ts-guests/net/net-frontend.js";
 import { guestMac, pinger, ponger, runNet } from "../../../samples/ts-guests/net/run-net.js";
 import { RING_REQ_PROD } from "../../../src/guest-sdk/index.js";
@@ -163,5 +163,42 @@ describe("hostile front ends", () => {
     expect(back(3).counters.txFrames).toBe(2); // the extra-info packet and the send after the errors
     // Every offender's rings were unmapped.
     expect(r.pv.grants.mappingsOf(0)).toBe(0);
+  });
+
+  it("an rx buffer with a bad gref is answered ERROR; the frame is lost, later ones arrive", async () => {
+    let badStatus = 0;
+    let later = -1;
+    const r = await runNet({
+      guests: [
+        {
+          workload: async (dev, inbox) => {
+            await inbox.next((f) => parseFrame(f)?.kind === FrameKind.Pong);
+            for (const seq of [1, 2, 3])
+              await dev.send(buildFrame(guestMac(2), dev.mac, FrameKind.Data, seq));
+          },
+        },
+        {
+          front: { rxBuffers: 1 },
+          workload: async (dev, inbox) => {
+            // Ring order is now [buffer 0 (reposted after START), bad 500]: frame 1 → 0, frame 2 → 500.
+            const bad = dev.rxRing!.request({ id: 500, gref: 4000 });
+            await dev.send(buildFrame(guestMac(1), dev.mac, FrameKind.Pong, 0));
+            badStatus = (await bad).status;
+            const seqs: number[] = [];
+            while (seqs.length < 2)
+              seqs.push(parseFrame(await inbox.next((f) => parseFrame(f)?.kind === FrameKind.Data))!.seq);
+            later = seqs[1]!;
+            expect(seqs[0]).toBe(1);
+          },
+        },
+      ],
+    });
+    expect(r.fronts.map((f) => f.guest.failure)).toEqual([null, null]);
+    expect(badStatus).toBe(NetifStatus.Error);
+    expect(later).toBe(3);
+    const c = r.back.guest.backs.get(2)!.counters;
+    expect(c.rxErrors).toBe(1);
+    expect(c.rxFrames).toBe(3); // START, 1, 3
+    expect(r.back.guest.backs.get(2)!.error).toBeNull();
   });
 });
