@@ -34,3 +34,4 @@ fi
 if [ -f harness/harness.S ]; then
   link harness.elf harness/harness.S harness/harness.c
 fi
+if [ -f devices/build.sh ]; then . devices/build.sh; fi

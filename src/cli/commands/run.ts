@@ -10,6 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { FileDiskImage } from "../../machine/devices/ata-disk.js";
 import {
   type Arch,
   archOfElf,
@@ -30,6 +31,8 @@ export interface RunOptions {
   input?: string;
   stdin?: boolean;
   ramMib?: string | number;
+  /** Raw disk image for the emulated IDE master (PC board). */
+  disk?: string;
 }
 
 /** Where `runGuest` writes; the CLI passes process.stdout/stderr, tests pass collectors. */
@@ -80,9 +83,13 @@ export async function runGuest(file: string, opts: RunOptions, io: RunIo): Promi
     outLen = 0;
   };
   const input = opts.stdin ? io.readStdin?.() : opts.input;
+  if (opts.disk !== undefined && arch !== "x86")
+    throw new Error("--disk: only the x86 (PC) board has an IDE disk yet");
+  const disk = opts.disk !== undefined ? new FileDiskImage(opts.disk) : undefined;
   const board: GuestBoard = createBoard(arch, {
     ...(ramBytes !== undefined ? { ramBytes } : {}),
     ...(input !== undefined ? { input } : {}),
+    ...(disk ? { disk } : {}),
     console: (b) => {
       if (outLen === out.length) {
         const bigger = new Uint8Array(out.length * 2);
@@ -108,6 +115,7 @@ export async function runGuest(file: string, opts: RunOptions, io: RunIo): Promi
   }
   const wallMs = performance.now() - t0;
   flush();
+  disk?.close();
 
   let status: number;
   switch (why) {
@@ -183,6 +191,7 @@ export function registerRun(program: Command): void {
     .option("--input <text>", "bytes the guest's console UART receives")
     .option("--stdin", "read all of standard input first and feed it to the guest's console UART")
     .option("--ram-mib <n>", "RAM size in MiB (default: the QEMU board's default, 128)")
+    .option("--disk <image>", "raw disk image as the IDE primary master (x86: ports 0x1F0/0x3F6, IRQ14)")
     .addHelpText(
       "after",
       "\nExit status: the guest's exit-port value (low 8 bits); 124 at --max-instructions;\n125 when the board stops the guest (unhandled exception, exception loop, idle forever).",

@@ -5,6 +5,7 @@
  */
 import type { Arch, Board } from "../board.js";
 import type { CostName } from "../cost.js";
+import type { DiskImage } from "../devices/ata-disk.js";
 import { EM_386, EM_MIPS } from "../loader/elf.js";
 import { MipssimBoard } from "./mipssim.js";
 import { PcBoard } from "./pc.js";
@@ -24,6 +25,8 @@ export interface BoardOptions {
   warn?: (message: string) => void;
   /** Cost table (default CostTable; `pvkit compare --trap-scale` passes a scaled one). */
   costs?: Readonly<Record<CostName, number>>;
+  /** Disk image for the emulated IDE master (PC board: primary channel 0x1F0, IRQ14). */
+  disk?: DiskImage;
 }
 
 /** A board that can load a guest image (ELF on MIPS; multiboot ELF on the PC). */

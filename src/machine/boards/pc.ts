@@ -8,6 +8,7 @@
  *   0x61         system control port B: PIT counter 2 gate and OUT
  *   0x4D0–0x4D1  ELCR (edge/level per IRQ)
  *   0x3F8        16550A UART (COM1) → IRQ4
+ *   0x1F0, 0x3F6 IDE primary channel, master disk from `disk` (only with a disk) → IRQ14
  *   0x501        exit port: pvkit stops with the value written (QEMU's isa-debug-exit exits
  *                with (v << 1) | 1; the differential tests undo that)
  *   CPU          i386 (X86Cpu), started in the state QEMU's multiboot option ROM leaves
@@ -21,6 +22,7 @@ import { SimClock } from "../clock.js";
 import { CPU_CLOCK_HZ } from "../cost.js";
 import { StopReason, StopSignal } from "../cpu.js";
 import { EXIT_PORT, ExitPort } from "../devices/exit-port.js";
+import { IDE_PRIMARY_IRQ, IdeChannel } from "../devices/ide.js";
 import { PicPair } from "../devices/pic-8259.js";
 import { Pit8254, PortB61 } from "../devices/pit-8254.js";
 import { Uart16550 } from "../devices/uart-16550.js";
@@ -81,6 +83,8 @@ export class PcBoard implements GuestBoard {
   readonly pit: Pit8254;
   readonly uart: Uart16550;
   readonly exitPort: ExitPort;
+  /** The primary IDE channel, when the board was given a disk image. */
+  readonly ide: IdeChannel | null = null;
   /** The loaded kernel, after `loadKernel`. */
   kernel: LoadedMultiboot | null = null;
   private readonly warn: (msg: string) => void;
@@ -109,6 +113,12 @@ export class PcBoard implements GuestBoard {
       opts.input !== undefined ? { ...uartOpts, input: opts.input } : uartOpts,
     );
     this.exitPort = new ExitPort(this.ports, this.stop, EXIT_PORT);
+    if (opts.disk) {
+      this.ide = new IdeChannel(this.ports, this.clock, opts.disk, {
+        irq: this.pic.irq(IDE_PRIMARY_IRQ),
+        warn: this.warn,
+      });
+    }
   }
 
   /**
@@ -192,6 +202,13 @@ export class PcBoard implements GuestBoard {
         pitIrq0Edges: this.pit.irqEdges,
         uartTxBytes: this.uart.txBytes,
         uartRxBytes: this.uart.rxBytes,
+        ...(this.ide
+          ? {
+              ideCommands: this.ide.commands,
+              ideSectorsRd: this.ide.sectorsRead,
+              ideSectorsWr: this.ide.sectorsWritten,
+            }
+          : {}),
       },
     };
   }

@@ -1,0 +1,2 @@
+# Sourced by samples/guests/x86/build.sh (uses its link()): the device test guests.
+link devices/ide-test.elf devices/ide-test.c
