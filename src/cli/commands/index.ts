@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerCompare } from "./compare.js";
 import { registerDisasm } from "./disasm.js";
 import { registerNfsServe } from "./nfs-serve.js";
 import { registerRun } from "./run.js";
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerRunTs(program);
   registerNfsServe(program);
   registerStoreLs(program);
+  registerCompare(program);
 }

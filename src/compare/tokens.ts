@@ -1,0 +1,13 @@
+/**
+ * DI tokens of the comparison harness (DESIGN.md "Dependency injection"): explicit symbols, never
+ * emitted decorator metadata. A workload resolves roles; a profile registers the providers.
+ */
+
+/** The cost table of this run (CostTable or `scaledCostTable(s)`). */
+export const CostsToken = Symbol.for("pvkit.compare.Costs");
+/** The architecture of this run's machine-code guests. */
+export const ArchToken = Symbol.for("pvkit.compare.Arch");
+/** Role: runs a machine-code guest image under this profile (a `GuestRunner` or `Unavailable`). */
+export const GuestRunnerToken = Symbol.for("pvkit.compare.GuestRunner");
+/** Role: runs a block workload against a disk image under this profile (`DiskPath` or `Unavailable`). */
+export const DiskPathToken = Symbol.for("pvkit.compare.DiskPath");

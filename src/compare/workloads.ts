@@ -1,0 +1,182 @@
+/**
+ * The workloads as data: name, architectures, what each measures, which roles it needs, and how
+ * to run it over those roles. A workload resolves roles from its run's container; it never asks
+ * which profile it runs under (profiles.ts decides what fills each role).
+ */
+import { readFileSync } from "node:fs";
+import type { DependencyContainer } from "tsyringe";
+import type { DiskJob, DiskPath } from "./disk-path.js";
+import { KBENCH_PARTS, type KbenchPart, kernelImage, Program } from "./mips-kernel.js";
+import type { GuestImage, GuestRunner, GuestRunResult } from "./runners.js";
+import { samplePath } from "./samples.js";
+import { DiskPathToken, GuestRunnerToken } from "./tokens.js";
+import { type CellFigures, isUnavailable, type Unavailable, type WorkloadArch } from "./types.js";
+
+export type Role = "GuestRunner" | "DiskPath";
+
+export interface WorkloadContext {
+  readonly quick: boolean;
+  /** Results already measured in this run under the same container (baselines), by key. */
+  readonly memo: Map<string, Promise<GuestRunResult>>;
+}
+
+export interface WorkloadResult {
+  readonly figures: CellFigures;
+  readonly label?: string;
+}
+
+export interface Workload {
+  readonly name: string;
+  readonly arches: readonly WorkloadArch[];
+  readonly measures: string;
+  readonly roles: readonly Role[];
+  /** Measures one cell, or says why it cannot. Throws only on a broken run. */
+  run(c: DependencyContainer, ctx: WorkloadContext): Promise<WorkloadResult | Unavailable>;
+}
+
+function role<T>(c: DependencyContainer, token: symbol): T | Unavailable {
+  return c.resolve<T | Unavailable>(token);
+}
+
+function file(rel: string): GuestImage {
+  const f = samplePath(rel);
+  return { name: rel, file: f, bytes: new Uint8Array(readFileSync(f)) };
+}
+
+function mustFinish(r: GuestRunResult, what: string): GuestRunResult {
+  if (!r.finished) throw new Error(`${what}: the guest did not finish: ${r.diagnostic}`);
+  return r;
+}
+
+/** Cycles per guest instruction: comparable whether or not the run was capped. */
+function perInstruction(r: GuestRunResult): CellFigures {
+  const n = r.figures.instructions ?? 0;
+  return { ...r.figures, cyclesPerOp: n > 0 ? r.figures.cycles / n : 0 };
+}
+
+/** Compute budgets: full virtualization interprets kseg0 / ring-1 code, so compute.elf is capped. */
+const COMPUTE_ELF_BUDGET = { quick: 2_000_000, full: 30_000_000 };
+const COMPUTE_PROC_QUICK_BUDGET = 3_000_000;
+
+function computeElf(arch: "mips" | "x86"): Workload["run"] {
+  return async (c, ctx) => {
+    const runner = role<GuestRunner>(c, GuestRunnerToken);
+    if (isUnavailable(runner)) return runner;
+    const budget = ctx.quick ? COMPUTE_ELF_BUDGET.quick : COMPUTE_ELF_BUDGET.full;
+    const r = await runner.run(file(`${arch}/compute.elf`), budget);
+    return {
+      figures: perInstruction(r),
+      label: `first ${budget / 1e6} M cycles/instructions; key: cycles per instruction`,
+    };
+  };
+}
+
+function kbench(part: KbenchPart): Workload["run"] {
+  return async (c, ctx) => {
+    const runner = role<GuestRunner>(c, GuestRunnerToken);
+    if (isUnavailable(runner)) return runner;
+    const build = "kernel-ksseg.elf";
+    const baseKey = `${build}:${part.baseline.pid1}:${part.baseline.pid2}`;
+    let base = ctx.memo.get(baseKey);
+    if (!base) {
+      base = runner.run(kernelImage(build, part.baseline.pid1, part.baseline.pid2));
+      ctx.memo.set(baseKey, base);
+    }
+    const b = mustFinish(await base, `${part.name} baseline`);
+    const r = mustFinish(await runner.run(kernelImage(build, part.pid1, part.pid2)), part.name);
+    return {
+      figures: { ...r.figures, cyclesPerOp: (r.figures.cycles - b.figures.cycles) / part.ops },
+      label: `${part.ops} × ${part.unit}; key: cycles per ${part.unit} above the empty baseline`,
+    };
+  };
+}
+
+function disk(pattern: DiskJob["pattern"]): Workload["run"] {
+  return async (c, ctx) => {
+    const path = role<DiskPath>(c, DiskPathToken);
+    if (isUnavailable(path)) return path;
+    const requests = ctx.quick ? 32 : 256;
+    const figures = await path.run({ pattern, requests, queueDepth: 8, diskSectors: 32768 });
+    return {
+      figures: { ...figures, cyclesPerOp: figures.cycles / requests },
+      label: `modelled (TS guests); ${requests} × 4 KiB, queue depth 8; key: cycles per request`,
+    };
+  };
+}
+
+const kbenchName = (p: KbenchPart) => p.name.replace(/ /g, "-").toLowerCase();
+
+export const WORKLOADS: readonly Workload[] = [
+  {
+    name: "compute",
+    arches: ["mips"],
+    measures: "CPU-bound user process of the MIPS kernel sample (proc_config {compute, -})",
+    roles: ["GuestRunner"],
+    run: async (c, ctx) => {
+      const runner = role<GuestRunner>(c, GuestRunnerToken);
+      if (isUnavailable(runner)) return runner;
+      const img = kernelImage("kernel-ksseg.elf", [Program.Compute, 0], [Program.None, 0]);
+      if (ctx.quick) {
+        const r = await runner.run(img, COMPUTE_PROC_QUICK_BUDGET);
+        return { figures: perInstruction(r), label: "quick: first 3 M; key: cycles per instruction" };
+      }
+      return {
+        figures: perInstruction(mustFinish(await runner.run(img), "compute")),
+        label: "to completion; key: cycles per instruction",
+      };
+    },
+  },
+  {
+    name: "compute-elf",
+    arches: ["mips"],
+    measures: "standalone compute.elf (crc32, sort, matrix…), no kernel",
+    roles: ["GuestRunner"],
+    run: computeElf("mips"),
+  },
+  {
+    name: "compute-elf",
+    arches: ["x86"],
+    measures: "standalone compute.elf (crc32, sort, matrix…), no kernel",
+    roles: ["GuestRunner"],
+    run: computeElf("x86"),
+  },
+  ...KBENCH_PARTS.map(
+    (p): Workload => ({
+      name: kbenchName(p),
+      arches: ["mips"],
+      measures: `kernel microbenchmark: ${p.name} (kbench in the MIPS kernel sample, ${p.ops} × ${p.unit})`,
+      roles: ["GuestRunner"],
+      run: kbench(p),
+    }),
+  ),
+  {
+    name: "kernel",
+    arches: ["x86"],
+    measures:
+      "the x86 kernel sample end to end (compute at 1/6 size + kbench: syscalls, faults, sweep, yields)",
+    roles: ["GuestRunner"],
+    run: async (c) => {
+      const runner = role<GuestRunner>(c, GuestRunnerToken);
+      if (isUnavailable(runner)) return runner;
+      const r = mustFinish(await runner.run(file("x86/kernel/kernel.elf")), "x86 kernel");
+      return { figures: r.figures, label: "to completion; key: cycles" };
+    },
+  },
+  {
+    name: "blk-seq",
+    arches: ["ts"],
+    measures: "PV block I/O, sequential 4 KiB requests (50 % writes) on an image file",
+    roles: ["DiskPath"],
+    run: disk("sequential"),
+  },
+  {
+    name: "blk-rand",
+    arches: ["ts"],
+    measures: "PV block I/O, random 4 KiB requests (50 % writes) on an image file",
+    roles: ["DiskPath"],
+    run: disk("random"),
+  },
+];
+
+/** Distinct workload names, in order. */
+export const WORKLOAD_NAMES: readonly string[] = [...new Set(WORKLOADS.map((w) => w.name))];
