@@ -27,6 +27,7 @@ import {
   HypercallConvention,
   LayoutsMips32,
   LayoutsX86_32,
+  MipsTlbOp,
   MmuCmd,
   MmuextOp,
   NR_EVENT_CHANNELS_32,
@@ -203,6 +204,8 @@ typedef uint32_t grant_handle_t;
 typedef uint32_t xen_pfn_t;
 
 ${defines("__HYPERVISOR_", Hypercall, "Hypercall numbers — xen.h")}
+
+${defines("MIPS_TLBOP_", MipsTlbOp, "HYPERVISOR_mips_tlb_op commands — pvkit, docs/mips-pv-abi.md")}
 
 ${defines("SCHEDOP_", SchedOp, "sched_op commands — sched.h")}
 

@@ -476,6 +476,18 @@ export const MipsPrivregsSpec: StructSpec = {
   ],
 };
 
+/** One entry of a MIPS_TLBOP_batch (pvkit's own; docs/mips-pv-abi.md). */
+export const MipsTlbEntrySpec: StructSpec = {
+  name: "pvkit_mips_tlb_entry",
+  fields: [
+    ["index", "u32"],
+    ["entryhi", "u32"],
+    ["entrylo0", "u32"],
+    ["entrylo1", "u32"],
+    ["pagemask", "u32"],
+  ],
+};
+
 /** Every ABI structure for one guest architecture, laid out. */
 export interface AbiLayouts {
   readonly abi: Abi;
@@ -513,6 +525,8 @@ export interface AbiLayouts {
   readonly xenconsInterface: StructLayout;
   /** Only on MIPS. */
   readonly mipsPrivregs?: StructLayout;
+  /** Only on MIPS. */
+  readonly mipsTlbEntry?: StructLayout;
 }
 
 function build(
@@ -556,7 +570,7 @@ function build(
     gnttabQuerySize: L(GnttabQuerySizeSpec),
     gnttabCopy: L(GnttabCopySpec),
     xenconsInterface: L(XenconsInterfaceSpec),
-    ...(abi === ABI_MIPS_O32 ? { mipsPrivregs: L(MipsPrivregsSpec) } : {}),
+    ...(abi === ABI_MIPS_O32 ? { mipsPrivregs: L(MipsPrivregsSpec), mipsTlbEntry: L(MipsTlbEntrySpec) } : {}),
   };
 }
 
@@ -611,4 +625,5 @@ export const HEADER_STRUCTS: readonly (keyof AbiLayouts)[] = [
   "gnttabCopy",
   "xenconsInterface",
   "mipsPrivregs",
+  "mipsTlbEntry",
 ];

@@ -43,11 +43,29 @@ export const Hypercall = {
   event_channel_op: 32,
   physdev_op: 33,
   hvm_op: 34,
+  /* pvkit MIPS arch hypercalls (xen.h reserves 48–55 for arch use; docs/mips-pv-abi.md). */
+  mips_tlb_op: 48,
+  mips_eret: 49,
+  mips_set_vectors: 50,
 } as const;
 export type HypercallName = keyof typeof Hypercall;
 
 /** Hypercall numbers are below this bound; the dispatcher's table has this many slots. xen.h reserves 48–55 for arch use. */
 export const NR_HYPERCALLS = 64;
+
+/**
+ * `MIPS_TLBOP_*`: commands of HYPERVISOR_mips_tlb_op (pvkit's own, docs/mips-pv-abi.md). The
+ * single-entry commands take index/entryhi/entrylo0/entrylo1/pagemask from the privileged-register
+ * page; `batch` takes an array of pvkit_mips_tlb_entry. `eret` is a flag or-ed into the command:
+ * after the TLB work, return from exception as HYPERVISOR_mips_eret does.
+ */
+export const MipsTlbOp = { tlbwi: 0, tlbwr: 1, tlbp: 2, batch: 3, eret: 0x100 } as const;
+
+/** pvkit_mips_tlb_entry.index values other than 0..15 (docs/mips-pv-abi.md). */
+export const MipsTlbIndex = { random: 0xffffffff, probe: 0xfffffffe } as const;
+
+/** Most entries one MIPS_TLBOP_batch may carry (the TLB's size). */
+export const MIPS_TLB_BATCH_MAX = 16;
 
 /** `SCHEDOP_*` — sched.h. */
 export const SchedOp = {

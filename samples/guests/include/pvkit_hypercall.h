@@ -56,6 +56,16 @@ typedef uint32_t xen_pfn_t;
 #define __HYPERVISOR_event_channel_op 32
 #define __HYPERVISOR_physdev_op 33
 #define __HYPERVISOR_hvm_op 34
+#define __HYPERVISOR_mips_tlb_op 48
+#define __HYPERVISOR_mips_eret 49
+#define __HYPERVISOR_mips_set_vectors 50
+
+/* HYPERVISOR_mips_tlb_op commands — pvkit, docs/mips-pv-abi.md */
+#define MIPS_TLBOP_tlbwi 0
+#define MIPS_TLBOP_tlbwr 1
+#define MIPS_TLBOP_tlbp 2
+#define MIPS_TLBOP_batch 3
+#define MIPS_TLBOP_eret 256
 
 /* sched_op commands — sched.h */
 #define SCHEDOP_yield 0
@@ -567,6 +577,16 @@ struct pvkit_mips_privregs {
     uint32_t errorepc;
     uint32_t prid;
     uint32_t config;
+};
+#endif
+
+#if defined(__mips__)
+struct pvkit_mips_tlb_entry {
+    uint32_t index;
+    uint32_t entryhi;
+    uint32_t entrylo0;
+    uint32_t entrylo1;
+    uint32_t pagemask;
 };
 #endif
 

@@ -32,6 +32,8 @@ export interface MipsGuestImage {
   readonly input?: string;
   /** Not an ELF: `bytes` is a raw image for guest-physical `physical`, entered at `entry` (tests). */
   readonly raw?: { readonly physical: number; readonly entry: number; readonly relinked?: boolean };
+  /** Run as a PV domain (Disco's PV mode, docs/mips-pv-abi.md) instead of fully virtualized. */
+  readonly pv?: boolean;
 }
 
 export interface FullVirtOptions {
@@ -96,11 +98,13 @@ export async function runFullVirt(
   const vcpus: disco.DiscoVcpu[] = [];
   const exits = new Map<number, number>();
   const scratch = new Uint32Array(5);
+  const pvModes = new Map<number, disco.MipsPvMode>();
+  if (guests.some((g) => g.pv)) disco.registerMipsPvHypercalls(hv.dispatcher, (id) => pvModes.get(id));
   for (const g of guests) {
     const domain = hv.createDomain({ name: g.name, arch: "mips", pages: 4, maxPages: ramPages });
     // A fully virtualized guest has no shared_info: all of its RAM is its own, so the
     // hypervisor must not refresh vcpu_info time in pseudo-physical page 1.
-    domain.sharedInfoMfn = -1;
+    if (!g.pv) domain.sharedInfoMfn = -1;
     domain.console.lines.subscribe((l) => opts.out(prefix ? `[${l.name}] ${l.text}` : l.text));
     const host: disco.DiscoHost = {
       domid: domain.domid,
@@ -120,11 +124,22 @@ export async function runFullVirt(
         hypercallFromRegisters(hv, domain, gpr, scratch);
       },
     };
-    const vcpu = new disco.DiscoVcpu(machine, host, g.input !== undefined ? { input: g.input } : {});
+    const vcpu = new disco.DiscoVcpu(machine, host, {
+      ...(g.input !== undefined ? { input: g.input } : {}),
+      ...(g.pv ? { keepBootPages: 4 } : {}),
+    });
+    let entry: number;
     if (g.raw) {
       if (!vcpu.writePhysical(g.raw.physical, g.bytes)) throw new Error(`${g.file}: image does not fit`);
       vcpu.reset(g.raw.entry, g.raw.relinked ?? false);
-    } else vcpu.load(g.bytes, g.file);
+      entry = g.raw.entry;
+    } else entry = vcpu.load(g.bytes, g.file).entry;
+    if (g.pv) {
+      const pv = new disco.MipsPvMode(vcpu);
+      vcpu.pv = pv;
+      pv.boot(entry);
+      pvModes.set(domain.domid, pv);
+    }
     hv.attachBackend(domain, vcpu);
     domains.push(domain);
     vcpus.push(vcpu);
@@ -138,7 +153,14 @@ export async function runFullVirt(
     return {
       name: d.name,
       state: d.state,
-      exitValue: exits.get(d.domid) ?? null,
+      // A PV domain exits by SCHEDOP_shutdown: poweroff is status 0, any other reason 1.
+      exitValue:
+        exits.get(d.domid) ??
+        (guests[i]!.pv && d.shutdownReason !== null
+          ? d.shutdownReason === ShutdownReason.poweroff
+            ? 0
+            : 1
+          : null),
       diagnostic: d.crashDiagnostic,
       output: d.console.output,
       stats: vcpus[i]!.stats,
@@ -229,13 +251,15 @@ export async function runMipsMode(
   io: RunModeIo,
 ): Promise<number> {
   const mode = opts.mode ?? "native";
-  if (mode !== "native" && mode !== "full") throw new Error(`--mode must be native or full, got "${mode}"`);
+  if (mode !== "native" && mode !== "full" && mode !== "pv")
+    throw new Error(`--mode must be native or full (or pv: Disco PV mode), got "${mode}"`);
   const names = guestNames(files);
   const guests = files.map((f, i) => ({
     name: names[i]!,
     file: f,
     bytes: new Uint8Array(readFileSync(f)),
     ...(opts.input !== undefined ? { input: opts.input } : {}),
+    ...(mode === "pv" ? { pv: true } : {}),
   }));
   const ramMib = opts.ramMib === undefined ? undefined : Number(opts.ramMib);
   const out = (line: string) => io.stdout(`${line}\n`);

@@ -183,7 +183,7 @@ export function registerRun(program: Command): void {
     .argument("<guest...>", "guest ELF file(s) (e.g. samples/guests/mips/hello.elf); several: MIPS domains")
     .option(
       "--mode <mode>",
-      "MIPS: native (own board each) or full (Disco domains on one CPU); see run-full.ts",
+      "MIPS: native (own board each), full (Disco domains on one CPU) or pv (Disco PV mode); see run-full.ts",
     )
     .option("--arch <arch>", "mips or x86 (default: from the ELF's e_machine)")
     .option("--max-instructions <n>", "stop after N guest instructions (exit status 124)")

@@ -32,6 +32,7 @@ import { L2Tlb } from "./l2tlb.js";
 import type { DiscoMachine, HostedVcpu } from "./monitor.js";
 import { Pmap, type PmapAllocator, type PmapBacking } from "./pmap.js";
 import { PrivResult, privilegeTrapHandler } from "./privilege-trap.js";
+import type { MipsPvMode } from "./pv-mode.js";
 import { reflectException } from "./reflect.js";
 import { DiscoRow, DiscoStats } from "./stats.js";
 import { tlbFault } from "./tlb-miss.js";
@@ -79,6 +80,8 @@ export interface DiscoVcpuOptions {
   readonly l2tlbEntries?: number;
   /** Bytes the guest's UART receives. */
   readonly input?: string | Uint8Array;
+  /** Pfns below this keep their contents (a PV domain's start_info, shared_info, rings). */
+  readonly keepBootPages?: number;
 }
 
 /** Exceptions reflected in a row with no guest progress before the domain is declared stuck. */
@@ -109,6 +112,8 @@ export class DiscoVcpu implements HostedVcpu {
   /** 0x40000000 for a kernel relinked into ksseg (vectors at kseg0 vector + 0x40000000), else 0. */
   vectorOffset = 0;
   state: VcpuState = "running";
+  /** PV mode (pv-mode.ts): the privileged-register page and the arch hypercalls; null = full. */
+  pv: MipsPvMode | null = null;
   /** Interpret the next instruction (a direct-execution access to kseg0 trapped). */
   private interpretNext = false;
   /** True while the CPU runs this guest (a virtual interrupt may then stop it early). */
@@ -137,7 +142,7 @@ export class DiscoVcpu implements HostedVcpu {
     // Frames the domain was created with hold the hypervisor's start-of-day pages: the guest's
     // RAM starts out zeroed, as on the board.
     const mem = machine.memory;
-    for (let pfn = 0; pfn < this.pmap.nrPfns; pfn++) {
+    for (let pfn = opts.keepBootPages ?? 0; pfn < this.pmap.nrPfns; pfn++) {
       const mfn = this.pmap.table[pfn]!;
       if (mfn >= 0) mem.u8.fill(0, mfn * 4096, mfn * 4096 + 4096);
     }
@@ -318,6 +323,7 @@ export class DiscoVcpu implements HostedVcpu {
   private handleTrap(t: MipsTrap, interpreting: boolean): void {
     const code = t.excCode;
     this.worldSwitch(code);
+    this.pv?.enter();
     switch (code) {
       case ExcCode.CpU:
         // CP0 is usable in the guest's kernel mode, or anywhere with its virtual Status.CU0 set.
@@ -344,6 +350,7 @@ export class DiscoVcpu implements HostedVcpu {
         this.reflect(code, t, t.badVAddr, false, DiscoRow.otherReflected);
     }
     if (this.domainStop.requested && this.state !== "halted") this.shutdown(this.domainStop.exitCode);
+    this.pv?.exit();
   }
 
   private addressError(t: MipsTrap, interpreting: boolean): void {
@@ -408,7 +415,9 @@ export class DiscoVcpu implements HostedVcpu {
     const m = this.machine;
     this.worldSwitch(ExcCode.Int);
     const c0 = m.clock.cycles;
+    this.pv?.enter();
     if (!reflectException(this, ExcCode.Int, m.cpu.pc, false, 0, false, 0)) return;
+    this.pv?.exit();
     this.monitorCharge(DiscoRow.interrupts, m.costs.emulatePrivileged, m.clock.cycles - c0);
   }
 

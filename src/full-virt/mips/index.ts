@@ -20,6 +20,7 @@ export {
   PrivResult,
   privilegeTrapHandler,
 } from "./privilege-trap.js";
+export { MipsPvMode, PRIVREGS_PFN, type PvDispatcher, registerMipsPvHypercalls } from "./pv-mode.js";
 export { reflectException, vectorFor } from "./reflect.js";
 export { DISCO_ROW_NAMES, DiscoRow, DiscoStats, type DiscoStatsRow } from "./stats.js";
 export { machineLo, tlbFault, tlbMissHandler } from "./tlb-miss.js";

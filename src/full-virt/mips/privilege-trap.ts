@@ -110,6 +110,11 @@ export function privilegeTrapHandler(v: DiscoVcpu, t: MipsTrap): PrivResult {
         return PrivResult.stop;
       }
       v.host.hypercall(gpr);
+      if (v.pv) {
+        // PV mode: a return from exception (mips_eret, mips_tlb_op's eret flag) moves the PC.
+        next = v.pv.afterHypercall(next);
+        if (next === -1) return PrivResult.stop;
+      }
       row = DiscoRow.monitorCall;
       break;
     default:

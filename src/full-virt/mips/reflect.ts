@@ -60,10 +60,18 @@ export function reflectException(
     );
     return false;
   }
-  const target = (vector + v.vectorOffset) | 0;
-  const pfn = ((vector & 0x1fffffff) >>> 12) | 0;
+  // PV mode: the vectors the guest registered (HYPERVISOR_mips_set_vectors), in ksseg.
+  const pvBase = v.pv ? v.pv.vectorBase : 0;
+  const target = v.pv ? (pvBase + (vector & 0xfff)) | 0 : (vector + v.vectorOffset) | 0;
+  const pa = v.pv ? (target - 0xc0000000) >>> 0 : vector & 0x1fffffff;
+  const pfn = (pa >>> 12) | 0;
   const mfn = v.pmap.lookup(pfn);
-  if (pfn >= v.pmap.nrPfns || mfn < 0 || v.machine.memory.read32(mfn * 4096 + (vector & 0xfff)) === 0) {
+  if (
+    (v.pv && pvBase === 0) ||
+    pfn >= v.pmap.nrPfns ||
+    mfn < 0 ||
+    v.machine.memory.read32(mfn * 4096 + (pa & 0xfff)) === 0
+  ) {
     v.crash(
       `${name} exception: no handler at the guest's vector ${hex(target)} (outside memory or empty)`,
       epc,
