@@ -223,6 +223,7 @@ export function emulateGp(v: X86FullVcpu, err: number, hole = false): void {
       // MOV Sreg, r/m16 (a ring-0 selector into SS faults at CPL 1)
       const sel = readRm(v, d, 2);
       if (v.fault.pending || !v.loadSeg(reg, sel, cpl)) return;
+      if (reg === SS) holdInterrupts(v);
       cpu.eip = next;
       break;
     }
@@ -234,6 +235,7 @@ export function emulateGp(v: X86FullVcpu, err: number, hole = false): void {
       const seg = op === 0x07 ? ES : op === 0x17 ? SS : op === 0x1f ? DS : op === 0x1a1 ? FS : GS;
       const sel = pop(v, os, 0) & 0xffff;
       if (v.fault.pending || !v.loadSeg(seg, sel, cpl)) return;
+      if (seg === SS) holdInterrupts(v);
       cpu.regs[ESP] = (cpu.regs[ESP]! + os) | 0;
       cpu.eip = next;
       break;
@@ -288,6 +290,12 @@ function inHoleOperand(v: X86FullVcpu, d: DecodedInstruction): boolean {
   }
   if (d.modrm === null || d.modrm.mod === 3) return false;
   return effectiveAddress(v, d) >= HOLE_BASE;
+}
+
+/** MOV SS / POP SS inhibit interrupts until the next instruction completes (SDM Vol. 3A §6.8.3). */
+function holdInterrupts(v: X86FullVcpu): void {
+  v.intShadow = true;
+  v.updateIntr();
 }
 
 function writeCr(v: X86FullVcpu, n: number, val: number): boolean {
