@@ -15,7 +15,7 @@
  * templates here only choose which helper to call with which constants.
  */
 import { type DecodedInstruction, decodeInstruction } from "./disasm.js";
-import { OSZAP, OSZAPC } from "./flags.js";
+import { CF, OF, OSZAP, OSZAPC } from "./flags.js";
 
 /** Longest block, in instructions; the CPU interprets when fewer remain in its budget. */
 export const MAX_BLOCK = 48;
@@ -244,6 +244,55 @@ function special(d: DecodedInstruction, i: number, next: number): string | null 
   return null;
 }
 
+/** A specialised instruction's code and where it sits in the block's lines. */
+interface Special {
+  line: number;
+  code: string;
+  /** The block may return right after it (self-modifying-code check). */
+  exitAfter: boolean;
+}
+
+/** The lazy-flag recorders specialised code calls, with the flags each one defines. */
+const SETTER = /c\.(setAdd|setSub|setLogic|setExplicit|setCfOf)\(([^;]*)\);( c\.lf\.res = v;)?/;
+/** Anything else specialised code touches on the CPU that neither reads nor writes flags. */
+const NEUTRAL =
+  /c\.(pend|startEip|startEsp|flatLimit|i32|watched|mem\.notifyWatchedWrite|rd8|rd16|rd32|wr32|codeDirty)\b/g;
+
+/**
+ * Dead-flag elimination: drops a recorder call whose flags are all overwritten by a later
+ * instruction of the block before anything can read them. Flags are treated as live (all six)
+ * at the block end, before every instruction that can fault (a fault must see the flags of the
+ * instructions before it), after an early exit, and wherever code calls anything but the
+ * recorders (cond, alu, shift, imul2, the interpreter's execute: they may read flags).
+ */
+function dropDeadFlags(specials: (Special | null)[], lines: string[]): void {
+  let live = OSZAPC;
+  for (let i = specials.length - 1; i >= 0; i--) {
+    const s = specials[i];
+    if (s === null) {
+      live = OSZAPC;
+      continue;
+    }
+    if (s.exitAfter) live = OSZAPC;
+    const m = SETTER.exec(s.code);
+    const rest = s.code.replace(SETTER, "").replace(NEUTRAL, "");
+    if (s.code.includes("c.pend") || rest.includes("c.")) {
+      live = OSZAPC;
+      continue;
+    }
+    if (m === null) continue;
+    const kind = m[1]!;
+    // setAdd's last argument is its lazy mask: INC/DEC (OSZAP) keep CF, reading the lazy one.
+    const incdec = kind === "setAdd" && !m[2]!.trim().endsWith(String(OSZAPC));
+    const writes = kind === "setCfOf" ? CF | OF : incdec ? OSZAPC & ~CF : OSZAPC;
+    if ((writes & live) === 0) {
+      lines[s.line] = s.code.replace(SETTER, "");
+      continue;
+    }
+    live = (live & ~writes) | (incdec ? CF : 0);
+  }
+}
+
 /**
  * Compiles the block starting at physical `phys` whose first instruction is at offset `eip` of
  * a flat 32-bit code segment. Returns null when the first instruction cannot be compiled (it
@@ -256,6 +305,7 @@ export function compileBlock(ram: Uint8Array, phys: number, eip: number): BlockS
   let cur = eip;
   let count = 0;
   let espDirty = true;
+  const specials: (Special | null)[] = [];
   while (count < MAX_BLOCK && pos < pageEnd) {
     const d = decodeInstruction(ram.subarray(pos, Math.min(pageEnd, pos + 15)), true);
     if (d.length === 0 || !d.entry) break;
@@ -276,22 +326,29 @@ export function compileBlock(ram: Uint8Array, phys: number, eip: number): BlockS
       espDirty = true;
     }
     if (sp !== null) {
+      specials.push({ line: lines.length, code: sp, exitAfter: false });
       lines.push(sp);
       if (term && !sp.includes("return")) lines.push(`c.eip = ${next}; return ${count + 1};`);
     } else {
+      specials.push(null);
       lines.push(generic(d, next));
       lines.push(`if (c.pend >= 0) return ${count};`);
       if (term) lines.push(`return ${count + 1};`);
     }
     // A store may have hit this block's own page: stop so the rest is recompiled.
     const mayWrite = sp === null ? d.modrm?.mod !== 3 || d.opcode === 0xab : /c\.(wr|push)/.test(sp);
-    if (!term && mayWrite) lines.push(`if (c.codeDirty) { c.eip = ${next}; return ${count + 1}; }`);
+    if (!term && mayWrite) {
+      lines.push(`if (c.codeDirty) { c.eip = ${next}; return ${count + 1}; }`);
+      const last = specials[specials.length - 1];
+      if (last) last.exitAfter = true;
+    }
     count++;
     pos += d.length;
     cur = next;
     if (term) break;
   }
   if (count === 0) return null;
+  dropDeadFlags(specials, lines);
   lines.push(`c.eip = ${cur}; return ${count};`);
   return { body: `"use strict";\n${lines.join("\n")}`, count, bytes: pos - phys };
 }

@@ -104,6 +104,26 @@ describe("x86 block compiler", () => {
     );
   });
 
+  it("a fault inside a block sees the flags of every instruction before it (dead-flag elimination)", () => {
+    fc.assert(
+      fc.property(fc.array(instruction, { minLength: 1, maxLength: 30 }), fc.boolean(), (lines, viaStore) => {
+        // ESI = 0 before the faulting DIV; a DS limit fault through a store is the other case.
+        const fault = viaStore ? "mov dword [0x7ffffff0], eax" : "mov esi, 0; div esi";
+        const results = [true, false].map((compiled) => {
+          const t = machine(`${lines.join("\n")}\n${fault}\nhlt`);
+          t.cpu.blockCompiler = compiled;
+          t.cpu.interceptExceptions = true;
+          if (viaStore) t.cpu.setSegment(DS, { ...t.cpu.getSegment(DS), limit: 0x3fffff });
+          const r = t.run();
+          return { r, regs: Array.from(t.cpu.regs), flags: t.cpu.getEflags(), eip: t.cpu.eip };
+        });
+        expect(results[0]!.r).toBe(StopReason.Trap);
+        expect(results[0]).toEqual(results[1]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it("loops with branches compile the same as they interpret", () => {
     const src = `
       mov ecx, 1000; mov eax, 1; mov ebx, 0
