@@ -15,13 +15,19 @@
  * Usage: node --import tsx bench/disco.ts (also part of `npm run bench`).
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { runFullVirt, runNative } from "../src/cli/commands/run-full.js";
+import {
+  KBENCH_PARTS,
+  type KernelImage,
+  kernelImage as kernel,
+  type Measured,
+  measureFull,
+  measureNative as native,
+  Program,
+} from "../src/compare/index.js";
 import { costTableHash } from "../src/machine/cost.js";
-import { Kbench, Program, withProcs } from "../test/differential/mips-kernel/run-kernel.js";
 
-const DIR = fileURLToPath(new URL("../samples/guests/mips/kernel/", import.meta.url));
+// The kernel image, the native/full measurements and the kbench parts live in src/compare
+// (shared with `pvkit compare`).
 
 function commit(): string {
   try {
@@ -31,54 +37,8 @@ function commit(): string {
   }
 }
 
-function kernel(build: string, pid1: [number, number], pid2: [number, number]) {
-  const file = `${DIR}${build}`;
-  return { name: build, file, bytes: withProcs(new Uint8Array(readFileSync(file)), file, pid1, pid2) };
-}
-
-interface Measured {
-  cycles: number;
-  wallSeconds: number;
-  cpuSeconds: number;
-  output: string;
-}
-
-function timed<T>(f: () => T): { value: T; wallSeconds: number; cpuSeconds: number } {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const value = f();
-  const wallSeconds = (performance.now() - t0) / 1000;
-  const c = process.cpuUsage(c0);
-  return { value, wallSeconds, cpuSeconds: (c.user + c.system) / 1e6 };
-}
-
-function native(g: ReturnType<typeof kernel>): Measured {
-  const r = timed(() => runNative([g], { out: () => {} })[0]!);
-  if (r.value.exitValue !== 0) throw new Error(`${g.name}: native run did not finish: ${r.value.diagnostic}`);
-  return {
-    cycles: r.value.cycles,
-    wallSeconds: r.wallSeconds,
-    cpuSeconds: r.cpuSeconds,
-    output: r.value.output,
-  };
-}
-
-async function full(
-  g: ReturnType<typeof kernel>,
-): Promise<Measured & { userCycles: number; monitorCycles: number }> {
-  const c0 = process.cpuUsage();
-  const res = await runFullVirt([g], { out: () => {} });
-  const c = process.cpuUsage(c0);
-  const d = res.domains[0]!;
-  if (d.exitValue !== 0) throw new Error(`${g.name}: full run did not finish: ${d.diagnostic ?? d.state}`);
-  return {
-    cycles: res.cycles,
-    wallSeconds: res.wallMs / 1000,
-    cpuSeconds: (c.user + c.system) / 1e6,
-    output: d.output,
-    userCycles: d.stats.cycles[2]!,
-    monitorCycles: d.monitorCycles,
-  };
+async function full(g: KernelImage): Promise<Measured & { userCycles: number; monitorCycles: number }> {
+  return measureFull(g);
 }
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
@@ -122,40 +82,10 @@ export async function benchDisco() {
 
   // 2. Kernel-intensive microbenchmarks (README of the kernel sample: 4000 getpid, 128
   // demand-zero faults, 128 pages × 40 rounds of TLB sweep, 200 yields per process).
-  const parts: { name: string; pid1: [number, number]; pid2: [number, number]; ops: number; unit: string }[] =
-    [
-      {
-        name: "syscall",
-        pid1: [Program.Kbench, Kbench.Syscalls],
-        pid2: [Program.None, 0],
-        ops: 4000,
-        unit: "getpid",
-      },
-      {
-        name: "page fault",
-        pid1: [Program.Kbench, Kbench.PageFaults],
-        pid2: [Program.None, 0],
-        ops: 128,
-        unit: "fault",
-      },
-      {
-        name: "TLB miss",
-        pid1: [Program.Kbench, Kbench.TlbSweep],
-        pid2: [Program.None, 0],
-        ops: 5120,
-        unit: "page touched",
-      },
-      {
-        name: "context switch",
-        pid1: [Program.Kbench, Kbench.Yields],
-        pid2: [Program.Kbench, Kbench.Yields],
-        ops: 400,
-        unit: "yield",
-      },
-    ];
+  const parts = KBENCH_PARTS;
   const table = [];
   for (const build of ["kernel-ksseg.elf", "kernel.elf"] as const) {
-    const base = kernel(build, [Program.Kbench, 0], [Program.None, 0]);
+    const base = kernel(build, KBENCH_PARTS[0]!.baseline.pid1, KBENCH_PARTS[0]!.baseline.pid2);
     const baseN = native(base);
     const baseF = await full(base);
     for (const p of parts) {
@@ -166,7 +96,7 @@ export async function benchDisco() {
       let bn = baseN.cycles;
       let bf = baseF.cycles;
       if (p.name === "context switch") {
-        const b2 = kernel(build, [Program.Kbench, 0], [Program.Kbench, 0]);
+        const b2 = kernel(build, p.baseline.pid1, p.baseline.pid2);
         bn = native(b2).cycles;
         bf = (await full(b2)).cycles;
       }
