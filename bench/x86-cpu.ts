@@ -74,6 +74,7 @@ console.log(
     instructionsPerSecond: Math.round(cpu.stats.instructions / seconds),
     instructionsPerCpuSecond: Math.round(cpu.stats.instructions / cpuSeconds),
     completed: ok,
+    blocksCompiled: cpu.blocksCompiled,
   }),
 );
 if (!ok) process.exitCode = 1;

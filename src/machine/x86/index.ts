@@ -14,8 +14,9 @@
  *   cycles, exceptions: by vector, counting delivered exceptions, INT n and interrupts}),
  *   `diagnostic` (after StopReason.Shutdown), `recentInstructions(n)` (interpreted instructions
  *   and the first instruction of each compiled block), `disassembleAt(eip)`, `blockCompiler`
- *   (compile straight-line flat 32-bit code into JS functions; on by default) and
- *   `blocksCompiled`.
+ *   (compile straight-line flat 32-bit code into JS functions; on by default),
+ *   `blocksCompiled` and `flatLimit` (read-only for others: nonzero while ES/SS/DS are flat and
+ *   paging is off, when compiled blocks access RAM directly and chain without lookups).
  * - The opcode table (`OPCODE_MAP`, `lookup`, `virtClass`) with each opcode's operand forms,
  *   flags read/written and virtualization class; `decodeInstruction`, `disassembleAt`,
  *   `disassembleBuffer`, `disassembleRange` (objdump -M intel style).
