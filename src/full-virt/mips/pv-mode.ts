@@ -121,12 +121,18 @@ export class MipsPvMode {
     const r = this.v.vcp0.regs;
     const base = this.pageBase;
     this.counts.entries++;
+    let changed = false;
     for (let i = 0; i < GUEST_WRITABLE.length; i++) {
       const f = GUEST_WRITABLE[i]!;
       const val = m.read32(base + f[0]) >>> 0;
       // Only changed fields: writing Compare acknowledges the timer, writing Wired resets Random.
-      if (val !== r.read(f[1], 0) >>> 0) r.write(f[1], 0, val);
+      if (val !== r.read(f[1], 0) >>> 0) {
+        r.write(f[1], 0, val);
+        changed = true;
+      }
     }
+    // A new ASID (EntryHi) or mode (Status) must reach the hardware before the trap is handled.
+    if (changed) this.v.syncHardware();
   }
 
   /** Hypervisor exit: the virtual CP0 as the guest reads it (Count as of now). */
