@@ -16,7 +16,9 @@ const lo = (pfn: number) => ((pfn << 6) | 0x1e) >>> 0; // C = 3, D, V
 function batch(entries: [number, number, number, number, number][]): Uint8Array {
   const b = new Uint8Array(entries.length * 20);
   const v = new DataView(b.buffer);
-  entries.forEach((e, i) => e.forEach((w, k) => v.setUint32(i * 20 + 4 * k, w >>> 0, true)));
+  for (const [i, e] of entries.entries()) {
+    for (const [k, w] of e.entries()) v.setUint32(i * 20 + 4 * k, w >>> 0, true);
+  }
   return b;
 }
 
