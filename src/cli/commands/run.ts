@@ -33,6 +33,8 @@ export interface RunOptions {
   ramMib?: string | number;
   /** Raw disk image for the emulated IDE master (PC board). */
   disk?: string;
+  /** NE2000 on the PC board: "loopback" (frames sent come back to it). */
+  nic?: string;
 }
 
 /** Where `runGuest` writes; the CLI passes process.stdout/stderr, tests pass collectors. */
@@ -85,11 +87,14 @@ export async function runGuest(file: string, opts: RunOptions, io: RunIo): Promi
   const input = opts.stdin ? io.readStdin?.() : opts.input;
   if (opts.disk !== undefined && arch !== "x86")
     throw new Error("--disk: only the x86 (PC) board has an IDE disk yet");
+  if (opts.nic !== undefined && (arch !== "x86" || opts.nic !== "loopback"))
+    throw new Error(`--nic: only "loopback" on the x86 (PC) board so far, got "${opts.nic}"`);
   const disk = opts.disk !== undefined ? new FileDiskImage(opts.disk) : undefined;
   const board: GuestBoard = createBoard(arch, {
     ...(ramBytes !== undefined ? { ramBytes } : {}),
     ...(input !== undefined ? { input } : {}),
     ...(disk ? { disk } : {}),
+    ...(opts.nic !== undefined ? { nic: { loopback: true } } : {}),
     console: (b) => {
       if (outLen === out.length) {
         const bigger = new Uint8Array(out.length * 2);
@@ -192,6 +197,7 @@ export function registerRun(program: Command): void {
     .option("--stdin", "read all of standard input first and feed it to the guest's console UART")
     .option("--ram-mib <n>", "RAM size in MiB (default: the QEMU board's default, 128)")
     .option("--disk <image>", "raw disk image as the IDE primary master (x86: ports 0x1F0/0x3F6, IRQ14)")
+    .option("--nic <mode>", "NE2000 at 0x300, IRQ9 (x86); mode: loopback (frames sent come back)")
     .addHelpText(
       "after",
       "\nExit status: the guest's exit-port value (low 8 bits); 124 at --max-instructions;\n125 when the board stops the guest (unhandled exception, exception loop, idle forever).",

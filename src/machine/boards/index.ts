@@ -6,6 +6,7 @@
 import type { Arch, Board } from "../board.js";
 import type { CostName } from "../cost.js";
 import type { DiskImage } from "../devices/ata-disk.js";
+import type { Ne2000Options } from "../devices/ne2000.js";
 import { EM_386, EM_MIPS } from "../loader/elf.js";
 import { MipssimBoard } from "./mipssim.js";
 import { PcBoard } from "./pc.js";
@@ -27,6 +28,8 @@ export interface BoardOptions {
   costs?: Readonly<Record<CostName, number>>;
   /** Disk image for the emulated IDE master (PC board: primary channel 0x1F0, IRQ14). */
   disk?: DiskImage;
+  /** An NE2000 (PC board: 0x300, IRQ9): MAC, host frame sink, or loopback (frames sent come back). */
+  nic?: Pick<Ne2000Options, "mac" | "sink" | "loopback" | "rxCycles">;
 }
 
 /** A board that can load a guest image (ELF on MIPS; multiboot ELF on the PC). */

@@ -9,6 +9,7 @@
  *   0x4D0–0x4D1  ELCR (edge/level per IRQ)
  *   0x3F8        16550A UART (COM1) → IRQ4
  *   0x1F0, 0x3F6 IDE primary channel, master disk from `disk` (only with a disk) → IRQ14
+ *   0x300–0x31F  NE2000 (DP8390) when `nic` is given → IRQ9
  *   0x501        exit port: pvkit stops with the value written (QEMU's isa-debug-exit exits
  *                with (v << 1) | 1; the differential tests undo that)
  *   CPU          i386 (X86Cpu), started in the state QEMU's multiboot option ROM leaves
@@ -23,6 +24,7 @@ import { CPU_CLOCK_HZ } from "../cost.js";
 import { StopReason, StopSignal } from "../cpu.js";
 import { EXIT_PORT, ExitPort } from "../devices/exit-port.js";
 import { IDE_PRIMARY_IRQ, IdeChannel } from "../devices/ide.js";
+import { NE2000_IRQ, Ne2000 } from "../devices/ne2000.js";
 import { PicPair } from "../devices/pic-8259.js";
 import { Pit8254, PortB61 } from "../devices/pit-8254.js";
 import { Uart16550 } from "../devices/uart-16550.js";
@@ -85,6 +87,8 @@ export class PcBoard implements GuestBoard {
   readonly exitPort: ExitPort;
   /** The primary IDE channel, when the board was given a disk image. */
   readonly ide: IdeChannel | null = null;
+  /** The NE2000 at 0x300, when the board was given `nic` options. */
+  readonly nic: Ne2000 | null = null;
   /** The loaded kernel, after `loadKernel`. */
   kernel: LoadedMultiboot | null = null;
   private readonly warn: (msg: string) => void;
@@ -116,6 +120,13 @@ export class PcBoard implements GuestBoard {
     if (opts.disk) {
       this.ide = new IdeChannel(this.ports, this.clock, opts.disk, {
         irq: this.pic.irq(IDE_PRIMARY_IRQ),
+        warn: this.warn,
+      });
+    }
+    if (opts.nic) {
+      this.nic = new Ne2000(this.ports, this.clock, {
+        ...opts.nic,
+        irq: this.pic.irq(NE2000_IRQ),
         warn: this.warn,
       });
     }
@@ -207,6 +218,13 @@ export class PcBoard implements GuestBoard {
               ideCommands: this.ide.commands,
               ideSectorsRd: this.ide.sectorsRead,
               ideSectorsWr: this.ide.sectorsWritten,
+            }
+          : {}),
+        ...(this.nic
+          ? {
+              nicTxFrames: this.nic.txFrames,
+              nicRxFrames: this.nic.rxFrames,
+              nicRxDropped: this.nic.rxDropped,
             }
           : {}),
       },
