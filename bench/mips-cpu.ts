@@ -10,7 +10,6 @@
  * other load on the machine disturbs less), qemuSeconds, ratioPvkitToQemu (wall / wall), and the
  * last console line. The compilation of guest code is included in the timings.
  */
-import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { SimClock } from "../src/machine/clock.js";
@@ -22,6 +21,7 @@ import { PortBus } from "../src/machine/io-ports.js";
 import { EM_MIPS, loadElf32, mipsKseg0ToPhys } from "../src/machine/loader/elf.js";
 import { PhysicalMemory } from "../src/machine/memory.js";
 import { MipsCpu, MipsPhysBus } from "../src/machine/mips/index.js";
+import { commit, timeQemu } from "./common.js";
 
 const ELF = fileURLToPath(new URL("../samples/guests/mips/compute.elf", import.meta.url));
 
@@ -42,14 +42,6 @@ export interface MipsCpuBenchResult {
   qemuSeconds: number | null;
   ratioPvkitToQemu: number | null;
   node: string;
-}
-
-function commit(): string {
-  try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
 }
 
 /** Runs the ELF on the bare CPU; returns output, counts and wall seconds. */
@@ -93,44 +85,10 @@ export function runPvkit(bytes: Uint8Array, maxInstructions = 5e9) {
   };
 }
 
-/** Wall seconds QEMU needs to print `expected`, or null if QEMU is absent or fails. */
+/** Wall seconds QEMU mipssim needs to print `expected` (see timeQemu). */
 export function runQemu(expected: string, timeoutMs = 120_000): Promise<number | null> {
-  return new Promise((resolve) => {
-    let child: ReturnType<typeof spawn>;
-    const t0 = process.hrtime.bigint();
-    try {
-      child = spawn(
-        "qemu-system-mipsel",
-        ["-M", "mipssim", "-kernel", ELF, "-nographic", "-monitor", "none", "-serial", "stdio"],
-        { stdio: ["ignore", "pipe", "ignore"] },
-      );
-    } catch {
-      resolve(null);
-      return;
-    }
-    let got = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      resolve(null);
-    }, timeoutMs);
-    child.on("error", () => {
-      clearTimeout(timer);
-      resolve(null);
-    });
-    child.stdout?.on("data", (d: Buffer) => {
-      got += d.toString("latin1").replace(/\r/g, "");
-      if (got.length >= expected.length && got.includes(expected.trimEnd())) {
-        const s = Number(process.hrtime.bigint() - t0) / 1e9;
-        clearTimeout(timer);
-        child.kill("SIGKILL");
-        resolve(s);
-      }
-    });
-    child.on("exit", () => {
-      clearTimeout(timer);
-      resolve(null);
-    });
-  });
+  const args = ["-M", "mipssim", "-kernel", ELF, "-nographic", "-monitor", "none", "-serial", "stdio"];
+  return timeQemu("qemu-system-mipsel", args, expected, timeoutMs);
 }
 
 export async function benchMipsCpu(opts: { qemu?: boolean } = {}): Promise<MipsCpuBenchResult> {
