@@ -35,12 +35,13 @@ export {
   X86FullRunner,
   X86NativeRunner,
 } from "./runners.js";
-export { ArchToken, CostsToken, DiskPathToken, GuestRunnerToken } from "./tokens.js";
+export { ArchToken, CostsToken, DiskPathToken, GuestFilesToken, GuestRunnerToken } from "./tokens.js";
 export {
   ARCHES,
   type Cell,
   type CellFigures,
   type CompareArch,
+  type GuestFiles,
   isUnavailable,
   PROFILES,
   type ProfileName,

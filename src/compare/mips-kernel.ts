@@ -36,13 +36,18 @@ function patchWords(elf: Uint8Array, file: string, symbol: string, words: readon
   return out;
 }
 
-/** `build` (kernel.elf or kernel-ksseg.elf) with `proc_config` = {pid1, pid2}. */
+/**
+ * `build` (kernel.elf or kernel-ksseg.elf under mips/kernel/, or a path under samples/guests/
+ * when `rel` is true: mips/pv-kernel/pv-kernel.elf has the same `proc_config`) with
+ * `proc_config` = {pid1, pid2}.
+ */
 export function kernelImage(
   build: string,
   pid1: readonly [number, number],
   pid2: readonly [number, number],
+  rel = false,
 ): KernelImage {
-  const file = samplePath(`mips/kernel/${build}`);
+  const file = samplePath(rel ? build : `mips/kernel/${build}`);
   const bytes = patchWords(new Uint8Array(readFileSync(file)), file, "proc_config", [...pid1, ...pid2]);
   return { name: build, file, bytes };
 }

@@ -9,8 +9,8 @@ import { type DependencyContainer, container as rootContainer } from "tsyringe";
 import type { CostName } from "../machine/index.js";
 import { PvBlkDiskPath } from "./disk-path.js";
 import { MipsFullRunner, MipsNativeRunner, X86FullRunner, X86NativeRunner } from "./runners.js";
-import { ArchToken, CostsToken, DiskPathToken, GuestRunnerToken } from "./tokens.js";
-import type { CompareArch, ProfileName, Unavailable } from "./types.js";
+import { ArchToken, CostsToken, DiskPathToken, GuestFilesToken, GuestRunnerToken } from "./tokens.js";
+import type { CompareArch, GuestFiles, ProfileName, Unavailable } from "./types.js";
 
 type Costs = Readonly<Record<CostName, number>>;
 
@@ -18,14 +18,25 @@ const na = (unavailable: string): Unavailable => ({ unavailable });
 
 /** Why each missing mode is missing (checked at the time of writing; see docs/compare.md). */
 export const REASONS = {
-  mipsPv:
-    "no MIPS PV kernel yet (samples/guests/mips/pv-kernel and the monitor's PV mode are not in the tree)",
+  computeElfPv: "compute.elf is not a PV guest (PV compute is the `compute` workload in the PV kernel)",
   x86Pv: "no x86 PV guest kernel yet",
   fullPvGuest: "no PV drivers for machine-code guests yet (PV-on-HVM needs a PV kernel driver)",
   diskNative: "TS guests run only as domains: there is no native block path to compare",
   diskFull: "no emulated-disk (IDE) driver for TS guests yet: only the PV path exists",
   diskFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
 } as const;
+
+/** The unmodified samples, run natively and fully virtualized. */
+const PLAIN_FILES: Readonly<Record<CompareArch, GuestFiles>> = {
+  mips: { kernelSample: "mips/kernel/kernel-ksseg.elf", computeElf: "mips/compute.elf" },
+  x86: { kernelSample: "x86/kernel/kernel.elf", computeElf: "x86/compute.elf" },
+};
+
+/** PV builds: the MIPS PV kernel sample (same sources and `proc_config` as the kernel sample). */
+const PV_FILES: Readonly<Record<CompareArch, GuestFiles>> = {
+  mips: { kernelSample: "mips/pv-kernel/pv-kernel.elf", computeElf: na(REASONS.computeElfPv) },
+  x86: { kernelSample: na(REASONS.x86Pv), computeElf: na(REASONS.x86Pv) },
+};
 
 type Registrar = (c: DependencyContainer, arch: CompareArch, costs: Costs) => void;
 
@@ -34,20 +45,30 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     c.register(GuestRunnerToken, {
       useFactory: () => (arch === "mips" ? new MipsNativeRunner() : new X86NativeRunner()),
     });
+    c.register(GuestFilesToken, { useValue: PLAIN_FILES[arch] });
     c.register(DiskPathToken, { useValue: na(REASONS.diskNative) });
   },
   full: (c, arch, costs) => {
     c.register(GuestRunnerToken, {
       useFactory: () => (arch === "mips" ? new MipsFullRunner(costs) : new X86FullRunner(costs)),
     });
+    c.register(GuestFilesToken, { useValue: PLAIN_FILES[arch] });
     c.register(DiskPathToken, { useValue: na(REASONS.diskFull) });
   },
-  pv: (c, arch) => {
-    c.register(GuestRunnerToken, { useValue: na(arch === "mips" ? REASONS.mipsPv : REASONS.x86Pv) });
+  pv: (c, arch, costs) => {
+    // MIPS: the PV kernel as a PV domain in Disco's PV mode (privileged-register page, TLB and
+    // ERET hypercalls). x86 has no PV guest kernel yet.
+    c.register(GuestRunnerToken, {
+      useFactory: () => (arch === "mips" ? new MipsFullRunner(costs, true) : na(REASONS.x86Pv)),
+    });
+    c.register(GuestFilesToken, { useValue: PV_FILES[arch] });
     c.register(DiskPathToken, { useFactory: () => new PvBlkDiskPath() });
   },
   "full+pv": (c) => {
     c.register(GuestRunnerToken, { useValue: na(REASONS.fullPvGuest) });
+    c.register(GuestFilesToken, {
+      useValue: { kernelSample: na(REASONS.fullPvGuest), computeElf: na(REASONS.fullPvGuest) },
+    });
     c.register(DiskPathToken, { useValue: na(REASONS.diskFullPv) });
   },
 };

@@ -51,11 +51,15 @@ export class MipsNativeRunner implements GuestRunner {
   }
 }
 
+/** Disco: the image fully virtualized, or with `pv` as a PV domain (Disco's PV mode, docs/mips-pv-abi.md). */
 export class MipsFullRunner implements GuestRunner {
-  constructor(private readonly costs: Costs) {}
+  constructor(
+    private readonly costs: Costs,
+    private readonly pv = false,
+  ) {}
 
   async run(image: GuestImage, budget?: number): Promise<GuestRunResult> {
-    const res = await runFullVirt([image], {
+    const res = await runFullVirt([{ ...image, ...(this.pv ? { pv: true } : {}) }], {
       out: () => {},
       costs: this.costs,
       ...(budget ? { maxCycles: budget } : {}),
@@ -64,6 +68,12 @@ export class MipsFullRunner implements GuestRunner {
     const s = d.stats;
     const traps: Record<string, number> = {};
     // Rows 0–2 are direct and interpreted execution (instructions), the rest monitor work.
+    // The domain's hypercalls (monitor calls of a PV kernel, console/shutdown of the others).
+    let hypercalls = 0;
+    for (let id = 0; id < 8; id++) {
+      const dom = res.hypervisor.domain(id);
+      if (dom?.name === d.name) for (const n of dom.stats.hypercallsByNumber) hypercalls += n;
+    }
     for (let i = 3; i < disco.DISCO_ROW_NAMES.length; i++)
       if (s.counts[i]) traps[disco.DISCO_ROW_NAMES[i]!] = s.counts[i]!;
     return {
@@ -73,6 +83,7 @@ export class MipsFullRunner implements GuestRunner {
         traps,
         worldSwitches: s.worldSwitches,
         monitorCycles: d.monitorCycles,
+        hypercalls,
         machineBytes: s.pagesAllocated * 4096,
         wallMs: res.wallMs,
       },

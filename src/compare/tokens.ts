@@ -11,3 +11,5 @@ export const ArchToken = Symbol.for("pvkit.compare.Arch");
 export const GuestRunnerToken = Symbol.for("pvkit.compare.GuestRunner");
 /** Role: runs a block workload against a disk image under this profile (`DiskPath` or `Unavailable`). */
 export const DiskPathToken = Symbol.for("pvkit.compare.DiskPath");
+/** Which sample guest files this profile runs (`GuestFiles`): a PV profile needs PV builds. */
+export const GuestFilesToken = Symbol.for("pvkit.compare.GuestFiles");

@@ -53,3 +53,12 @@ export interface Unavailable {
 export function isUnavailable(x: unknown): x is Unavailable {
   return typeof x === "object" && x !== null && typeof (x as Unavailable).unavailable === "string";
 }
+
+/**
+ * The sample guests a profile runs, relative to samples/guests/ (or why there is none): the
+ * kernel sample (MIPS: `proc_config`-patchable; x86: run as is) and the standalone compute.elf.
+ */
+export interface GuestFiles {
+  readonly kernelSample: string | Unavailable;
+  readonly computeElf: string | Unavailable;
+}

@@ -56,7 +56,13 @@ describe("pvkit compare (quick)", () => {
       }
       expect(cell(cells, "compute-elf", arch, "pv").status).toBe("n/a");
       expect(cell(cells, "compute-elf", arch, "pv").reason).toMatch(/PV/);
+      expect(cell(cells, "compute-elf", arch, "full+pv").status).toBe("n/a");
     }
+    // MIPS PV kernel (Disco's PV mode): a getpid is a reflected syscall through the
+    // privileged-register page, ERET a hypercall — dearer than native, cheaper than full.
+    const sp = cell(cells, "syscall", "mips", "pv");
+    expect(sp.status, sp.reason).toBe("ok");
+    expect(sp.figures!.hypercalls).toBeGreaterThanOrEqual(4000);
     // Native CPI of the compute kernel is a little above 1 (multiply/divide stalls).
     const nat = cell(cells, "compute-elf", "mips", "native");
     expect(nat.figures!.cyclesPerOp).toBeGreaterThan(1);
@@ -69,6 +75,8 @@ describe("pvkit compare (quick)", () => {
     const sf = cell(cells, "syscall", "mips", "full");
     expect(sn.figures!.cyclesPerOp).toBeGreaterThan(20);
     expect(sf.ratioVsNative).toBeGreaterThan(2);
+    expect(sp.ratioVsNative).toBeGreaterThan(1);
+    expect(sp.ratioVsNative).toBeLessThan(sf.ratioVsNative!);
     expect(sf.figures!.traps!["other exceptions reflected"]).toBeGreaterThanOrEqual(4000);
     expect(sf.figures!.worldSwitches).toBeGreaterThan(4000);
     // PV blk: modelled, 32 × 4 KiB, grant-mapped by default.
