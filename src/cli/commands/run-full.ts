@@ -122,12 +122,16 @@ export async function runFullVirt(
       wake: () => hv.scheduler.wake(domain.vcpu),
       hypercall: (gpr) => {
         hypercallFromRegisters(hv, domain, gpr, scratch);
+        // SCHEDOP_shutdown (a PV kernel's exit) or a crash: stop the vCPU now, not at slice end.
+        if (g.pv && !domain.alive) self?.dispose();
       },
     };
+    let self: disco.DiscoVcpu | null = null;
     const vcpu = new disco.DiscoVcpu(machine, host, {
       ...(g.input !== undefined ? { input: g.input } : {}),
       ...(g.pv ? { keepBootPages: 4 } : {}),
     });
+    self = vcpu;
     let entry: number;
     if (g.raw) {
       if (!vcpu.writePhysical(g.raw.physical, g.bytes)) throw new Error(`${g.file}: image does not fit`);
