@@ -10,11 +10,16 @@
  *    fully virtualized with the relinked kernel (direct), and with the unrelinked kseg0 kernel
  *    (interpreted by the monitor): cycles, the cost per operation above a baseline run that does
  *    nothing, and the full/native ratio.
+ *  - `pv` (and the `pv*` fields of `compute`): the PV kernel (samples/guests/mips/pv-kernel, the
+ *    same sources with Disco's HAL change) with the same `proc_config`, as a domain in Disco's PV
+ *    mode: cycles per operation beside native and full (relinked), same cost table, and whether
+ *    it printed what the native kernel printed.
  *
  * The cost table (src/machine/cost.ts, hash printed) was fixed before these were measured.
  * Usage: node --import tsx bench/disco.ts (also part of `npm run bench`).
  */
 import { execFileSync } from "node:child_process";
+import { runFullVirt } from "../src/cli/commands/run-full.js";
 import {
   KBENCH_PARTS,
   type KernelImage,
@@ -41,6 +46,30 @@ async function full(g: KernelImage): Promise<Measured & { userCycles: number; mo
   return measureFull(g);
 }
 
+/**
+ * The PV kernel (samples/guests/mips/pv-kernel, same sources with the HAL swapped) with the same
+ * `proc_config`, as one domain in Disco's PV mode; same cost table as native and full.
+ */
+function pvKernel(pid1: readonly [number, number], pid2: readonly [number, number]): KernelImage {
+  return { ...kernel("../pv-kernel/pv-kernel.elf", pid1, pid2), name: "pv-kernel.elf" };
+}
+
+async function pv(g: KernelImage): Promise<Measured & { userCycles: number; monitorCycles: number }> {
+  const c0 = process.cpuUsage();
+  const res = await runFullVirt([{ ...g, pv: true }], { out: () => {} });
+  const c = process.cpuUsage(c0);
+  const d = res.domains[0]!;
+  if (d.exitValue !== 0) throw new Error(`${g.name}: PV run did not finish: ${d.diagnostic ?? d.state}`);
+  return {
+    cycles: res.cycles,
+    wallSeconds: res.wallMs / 1000,
+    cpuSeconds: (c.user + c.system) / 1e6,
+    output: d.output,
+    userCycles: d.stats.cycles[2]!,
+    monitorCycles: d.monitorCycles,
+  };
+}
+
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function benchDisco() {
@@ -64,6 +93,7 @@ export async function benchDisco() {
   };
   if (n1.cycles !== n2.cycles || f1.cycles !== f2.cycles)
     throw new Error("simulated cycles differ between identical runs");
+  const p1 = await pv(pvKernel([1, 0], [0, 0]));
   const compute = {
     config: "kernel-ksseg.elf, proc_config {compute, -}",
     nativeCycles: n.cycles,
@@ -78,12 +108,18 @@ export async function benchDisco() {
     fullCpuSeconds: round(f.cpuSeconds, 3),
     sameOutput: n.output === f.output,
     targetOverheadCycles: 0.05,
+    pvCycles: p1.cycles,
+    pvOverheadCycles: round(p1.cycles / n.cycles - 1),
+    pvMonitorCycles: p1.monitorCycles,
+    pvWallSeconds: round(p1.wallSeconds, 3),
+    pvSameOutput: n.output === p1.output,
   };
 
   // 2. Kernel-intensive microbenchmarks (README of the kernel sample: 4000 getpid, 128
   // demand-zero faults, 128 pages × 40 rounds of TLB sweep, 200 yields per process).
   const parts = KBENCH_PARTS;
   const table = [];
+  const nativeOutputs = new Map<string, string>();
   for (const build of ["kernel-ksseg.elf", "kernel.elf"] as const) {
     const base = kernel(build, KBENCH_PARTS[0]!.baseline.pid1, KBENCH_PARTS[0]!.baseline.pid2);
     const baseN = native(base);
@@ -92,6 +128,7 @@ export async function benchDisco() {
       const g = kernel(build, p.pid1, p.pid2);
       const pn = native(g);
       const pf = await full(g);
+      if (build === "kernel-ksseg.elf") nativeOutputs.set(p.name, pn.output);
       // The context-switch run has two kbench processes: its baseline is two empty ones.
       let bn = baseN.cycles;
       let bf = baseF.cycles;
@@ -118,12 +155,40 @@ export async function benchDisco() {
       });
     }
   }
+  // PV beside native and full (relinked): the same parts, the same cost table.
+  const pvTable = [];
+  {
+    const b = KBENCH_PARTS[0]!.baseline;
+    const baseP = (await pv(pvKernel(b.pid1, b.pid2))).cycles;
+    for (const p of parts) {
+      const pp = await pv(pvKernel(p.pid1, p.pid2));
+      let bp = baseP;
+      if (p.name === "context switch") bp = (await pv(pvKernel(p.baseline.pid1, p.baseline.pid2))).cycles;
+      const row = table.find((t) => t.benchmark === p.name && t.kernel.startsWith("ksseg"))!;
+      const perOpPv = (pp.cycles - bp) / p.ops;
+      pvTable.push({
+        kernel: "pv (HAL changed, Disco PV mode)",
+        benchmark: p.name,
+        ops: p.ops,
+        unit: p.unit,
+        pvCycles: pp.cycles,
+        pvCyclesPerOp: round(perOpPv, 1),
+        nativeCyclesPerOp: row.nativeCyclesPerOp,
+        fullCyclesPerOp: row.fullCyclesPerOp,
+        pvOverFull: round(perOpPv / row.fullCyclesPerOp, 2),
+        pvOverNative: round(perOpPv / row.nativeCyclesPerOp, 2),
+        sameOutputAsNative: pp.output === nativeOutputs.get(p.name),
+        pvWallSeconds: round(pp.wallSeconds, 3),
+      });
+    }
+  }
   return {
     bench: "disco",
     commit: commit(),
     costTableHash: costTableHash(),
     compute,
     kernel: table,
+    pv: pvTable,
     node: process.version,
   };
 }
