@@ -160,5 +160,8 @@ describe("pvkit compare flags", () => {
     const s = await run({ trapScale: "0.5,x,-1" });
     expect(s.code).toBe(2);
     expect(s.err).toMatch(/"x", "-1"/);
+    const none = await run({ arch: "x86", workloads: "syscall" });
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/syscall \(mips\)/);
   });
 });

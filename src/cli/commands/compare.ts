@@ -13,7 +13,9 @@ import {
   formatHtml,
   formatTable,
   runCompare,
+  selectWorkloads,
   WORKLOAD_NAMES,
+  WORKLOADS,
 } from "../../compare/index.js";
 
 export interface CompareCliOptions {
@@ -67,6 +69,10 @@ export function parseCompareOptions(o: CompareCliOptions): CompareOptions {
       );
     trapScales = nums;
   }
+  if (selectWorkloads(arches, workloads).length === 0)
+    throw new CompareUsageError(
+      `no workload among ${workloads?.join(", ")} runs on ${arches.join(", ")}: ${WORKLOADS.map((w) => `${w.name} (${w.arches.join(", ")})`).join(", ")}`,
+    );
   return { arches, trapScales, quick: o.quick ?? false, ...(workloads ? { workloads } : {}) };
 }
 
