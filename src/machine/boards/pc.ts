@@ -8,7 +8,9 @@
  *   0x61         system control port B: PIT counter 2 gate and OUT
  *   0x4D0–0x4D1  ELCR (edge/level per IRQ)
  *   0x3F8        16550A UART (COM1) → IRQ4
- *   0x1F0, 0x3F6 IDE primary channel, master disk from `disk` (only with a disk) → IRQ14
+ *   0x1F0, 0x3F6 IDE primary channel, master disk from `disk` (only with a disk) → IRQ14;
+ *                with it PCI configuration at 0xCF8/0xCFC (i440FX 00:00.0, PIIX3 00:01.0, PIIX3
+ *                IDE 00:01.1) and the bus-master registers at BAR4 = 0xC040
  *   0x300–0x31F  NE2000 (DP8390) when `nic` is given → IRQ9
  *   0x501        exit port: pvkit stops with the value written (QEMU's isa-debug-exit exits
  *                with (v << 1) | 1; the differential tests undo that)
@@ -23,8 +25,9 @@ import { SimClock } from "../clock.js";
 import { CPU_CLOCK_HZ } from "../cost.js";
 import { StopReason, StopSignal } from "../cpu.js";
 import { EXIT_PORT, ExitPort } from "../devices/exit-port.js";
-import { IDE_PRIMARY_IRQ, IdeChannel } from "../devices/ide.js";
+import { IDE_PRIMARY_IRQ, IdeBusMaster, IdeChannel } from "../devices/ide.js";
 import { NE2000_IRQ, Ne2000 } from "../devices/ne2000.js";
+import { addPiix3, PciConfigSpace, PIIX3_BMDMA_BASE } from "../devices/pci.js";
 import { PicPair } from "../devices/pic-8259.js";
 import { Pit8254, PortB61 } from "../devices/pit-8254.js";
 import { Uart16550 } from "../devices/uart-16550.js";
@@ -122,6 +125,9 @@ export class PcBoard implements GuestBoard {
         irq: this.pic.irq(IDE_PRIMARY_IRQ),
         warn: this.warn,
       });
+      const pci = new PciConfigSpace(this.ports, this.warn);
+      addPiix3(pci);
+      new IdeBusMaster(this.ports, PIIX3_BMDMA_BASE, this.memory, this.ide);
     }
     if (opts.nic) {
       this.nic = new Ne2000(this.ports, this.clock, {

@@ -23,12 +23,20 @@
  * each written block), so BSY is visible for a while, as on any disk, and every run is the same.
  * Interrupts: INTRQ is set at each read DRQ block, at each written block and at command
  * completion, cleared by reading Status or writing Command; the line is INTRQ gated by nIEN.
- * Bus-master DMA is not implemented: READ/WRITE DMA abort.
+ * Bus-master DMA (READ/WRITE DMA (EXT)) goes through an `IdeBusMaster` (PIIX3 BMIC/BMIS/BMIDTP,
+ * Intel 82371SB datasheet 2.7): the command waits until BMIC.Start, then, `commandCycles`
+ * later, the whole transfer moves between the image and guest memory along the PRD table and
+ * completes with INTRQ (which sets BMIS.Interrupt, as QEMU's bmdma_irq does: only when the
+ * line is raised, so not under nIEN). As in QEMU the range is checked for the whole command
+ * before any data moves, and BMIS.Active is cleared at the end even when PRDs are left over.
+ * A PRD table shorter than the transfer moves what fits and sets BMIS.Error. Without a bus
+ * master READ/WRITE DMA abort.
  */
 
 import type { SimClock, TimerHandle } from "../clock.js";
 import { type IrqLine, NO_IRQ } from "../cpu.js";
 import type { PortBus, PortHandler, PortSize } from "../io-ports.js";
+import type { PhysicalMemory } from "../memory.js";
 import { ATA_SECTOR_SIZE, type DiskImage } from "./ata-disk.js";
 
 /** Command block register offsets (ATA-6 Table 19). */
@@ -85,6 +93,8 @@ export const AtaCmd = {
   SET_MULTIPLE_MODE: 0xc6,
   READ_DMA: 0xc8,
   WRITE_DMA: 0xca,
+  READ_DMA_EXT: 0x25,
+  WRITE_DMA_EXT: 0x35,
   CHECK_POWER_MODE: 0xe5,
   FLUSH_CACHE: 0xe7,
   FLUSH_CACHE_EXT: 0xea,
@@ -199,6 +209,10 @@ export class IdeChannel implements PortHandler {
   private blockSectors = 1;
   private lba48 = false;
   private pending: TimerHandle | null = null;
+  /** The bus-master function, when the board has one (PC: PIIX3 BAR4). */
+  busMaster: IdeBusMaster | null = null;
+  /** A DMA command waiting for BMIC.Start: 0 none, 1 to memory (READ DMA), 2 from memory. */
+  private dmaPending = 0;
 
   constructor(
     bus: PortBus | null,
@@ -306,6 +320,7 @@ export class IdeChannel implements PortHandler {
   private resetDevice(): void {
     this.cancelPending();
     this.xfer = Xfer.None;
+    this.dmaPending = 0;
     this.feature = this.hobFeature = 0;
     this.hobNsector = this.hobSector = this.hobLcyl = this.hobHcyl = 0;
     this.select = 0xa0;
@@ -326,6 +341,8 @@ export class IdeChannel implements PortHandler {
 
   private setIntrq(level: boolean): void {
     this.intrq = level;
+    if (level && (this.control & ATA_CTL_NIEN) === 0 && this.busMaster)
+      this.busMaster.status |= BMIS_INTERRUPT;
     this.updateIrq();
   }
 
@@ -433,6 +450,15 @@ export class IdeChannel implements PortHandler {
       case AtaCmd.WRITE_SECTORS:
       case AtaCmd.WRITE_MULTIPLE:
         this.startWrite(cmd === AtaCmd.WRITE_MULTIPLE);
+        return;
+      case AtaCmd.READ_DMA_EXT:
+      case AtaCmd.WRITE_DMA_EXT:
+        this.lba48 = true;
+        this.startDma(cmd === AtaCmd.READ_DMA_EXT ? 1 : 2);
+        return;
+      case AtaCmd.READ_DMA:
+      case AtaCmd.WRITE_DMA:
+        this.startDma(cmd === AtaCmd.READ_DMA ? 1 : 2);
         return;
       case AtaCmd.READ_VERIFY_SECTORS_EXT:
         this.lba48 = true;
@@ -572,6 +598,61 @@ export class IdeChannel implements PortHandler {
         this.done();
       }
     });
+  }
+
+  private startDma(dir: number): void {
+    if (!this.busMaster) {
+      this.abort();
+      return;
+    }
+    this.status = ATA_SR_DRDY | ATA_SR_BSY;
+    this.dmaPending = dir;
+    if (this.busMaster.command & BMIC_START) this.later(() => this.runDma());
+  }
+
+  /** Called by the bus master when BMIC.Start goes 0 → 1 or 1 → 0. */
+  busMasterStart(on: boolean): void {
+    if (!this.dmaPending) return;
+    if (on) this.later(() => this.runDma());
+    else this.cancelPending();
+  }
+
+  /** The whole DMA transfer, in 16-sector chunks, along the PRD table. */
+  private runDma(): void {
+    const bm = this.busMaster!;
+    const toMemory = this.dmaPending === 1;
+    this.dmaPending = 0;
+    const lba = this.getLba();
+    const n = this.count();
+    bm.status &= ~BMIS_ACTIVE;
+    if (!this.rangeOk(lba, n)) {
+      this.abort();
+      return;
+    }
+    bm.beginPrd();
+    let done = 0;
+    let short = false;
+    while (done < n && !short) {
+      const chunk = Math.min(n - done, ATA_MAX_MULT_SECTORS);
+      const bytes = chunk * ATA_SECTOR_SIZE;
+      if (toMemory) {
+        this.disk.read(lba + done, chunk, this.buffer, 0);
+        const moved = bm.transfer(this.buffer, bytes, true);
+        short = moved < bytes;
+        this.sectorsRead += chunk;
+      } else {
+        const moved = bm.transfer(this.buffer, bytes, false);
+        const whole = Math.floor(moved / ATA_SECTOR_SIZE);
+        if (whole > 0) this.disk.write(lba + done, whole, this.buffer, 0);
+        this.sectorsWritten += whole;
+        short = moved < bytes;
+      }
+      done += chunk;
+    }
+    if (short) bm.status |= BMIS_ERROR;
+    this.setLba(lba + n);
+    this.setCount(0);
+    this.done();
   }
 
   private verify(): void {
@@ -800,6 +881,142 @@ export class IdeChannel implements PortHandler {
     Object.assign(this, regs);
     this.identify = identify ? Uint16Array.from(identify) : null;
     this.updateIrq();
+  }
+}
+
+// Bus-master IDE registers (PIIX3 datasheet 2.7.1–2.7.3), offsets from BAR4 for the primary channel.
+export const BMIC = 0;
+export const BMIS = 2;
+export const BMIDTP = 4;
+export const BMIC_START = 0x01;
+/** BMIC bit 3: 1 = bus master writes memory (device → memory, READ DMA). */
+export const BMIC_WRITE_MEMORY = 0x08;
+export const BMIS_ACTIVE = 0x01;
+export const BMIS_ERROR = 0x02;
+export const BMIS_INTERRUPT = 0x04;
+/** PRD: end-of-table flag in the count dword; a count of 0 means 64 KiB. */
+export const PRD_EOT = 0x80000000;
+
+/**
+ * The bus-master registers of one IDE channel (8 ports from the BAR4 base; the secondary
+ * channel's 8 ports are kept as plain registers: no drives there). Walks PRD tables in guest
+ * physical memory; writes go through PhysicalMemory.writeBytes so page watchers see them.
+ */
+export class IdeBusMaster implements PortHandler {
+  readonly name = "IDE bus master";
+  command = 0;
+  status = 0;
+  prdAddress = 0;
+  private readonly secondary = new Uint8Array(8);
+  // PRD walk state.
+  private prdCursor = 0;
+  private segAddr = 0;
+  private segLeft = 0;
+  private segLast = false;
+  private exhausted = false;
+
+  constructor(
+    bus: PortBus | null,
+    readonly base: number,
+    private readonly memory: PhysicalMemory,
+    private readonly channel: IdeChannel,
+  ) {
+    channel.busMaster = this;
+    bus?.register(base, 16, this);
+  }
+
+  read(port: number, size: PortSize): number {
+    const off = port - this.base;
+    if (off >= 8) {
+      let v = 0;
+      for (let i = size - 1; i >= 0; i--) v = (v << 8) | this.secondary[(off - 8 + i) & 7]!;
+      return v >>> 0;
+    }
+    if (off === BMIC) return this.command;
+    if (off === BMIS) return this.status;
+    if (off >= BMIDTP) {
+      const shift = 8 * (off - BMIDTP);
+      const v = this.prdAddress >>> shift;
+      return size === 1 ? v & 0xff : size === 2 ? v & 0xffff : v >>> 0;
+    }
+    return 0;
+  }
+
+  write(port: number, size: PortSize, value: number): void {
+    const off = port - this.base;
+    if (off >= 8) {
+      for (let i = 0; i < size; i++) this.secondary[(off - 8 + i) & 7] = (value >>> (8 * i)) & 0xff;
+      return;
+    }
+    if (off === BMIC) {
+      const was = this.command;
+      this.command = value & (BMIC_START | BMIC_WRITE_MEMORY);
+      if ((value & BMIC_START) !== (was & BMIC_START)) {
+        if (value & BMIC_START) this.status |= BMIS_ACTIVE;
+        else this.status &= ~BMIS_ACTIVE;
+        this.channel.busMasterStart((value & BMIC_START) !== 0);
+      }
+      return;
+    }
+    if (off === BMIS) {
+      // Bits 5–6 (drive DMA capable) are plain; Error and Interrupt clear when written with 1.
+      this.status = (this.status & ~0x60) | (value & 0x60);
+      this.status &= ~(value & (BMIS_ERROR | BMIS_INTERRUPT));
+      return;
+    }
+    if (off >= BMIDTP) {
+      // Byte, word or dword writes into the 32-bit table address; bits 1:0 read as 0.
+      let p = this.prdAddress;
+      for (let k = 0; k < size && off + k < 8; k++) {
+        const shift = 8 * (off - BMIDTP + k);
+        const byte = (value >>> (8 * k)) & 0xff;
+        p = (p & ~(0xff << shift)) | (byte << shift);
+      }
+      this.prdAddress = (p & 0xfffffffc) >>> 0;
+    }
+  }
+
+  /** Starts a PRD walk at BMIDTP. */
+  beginPrd(): void {
+    this.prdCursor = this.prdAddress;
+    this.segLeft = 0;
+    this.segLast = false;
+    this.exhausted = false;
+  }
+
+  private nextSegment(): boolean {
+    if (this.segLast || this.exhausted) {
+      this.exhausted = true;
+      return false;
+    }
+    const mem = this.memory;
+    if (!mem.contains(this.prdCursor, 8)) {
+      this.exhausted = true;
+      return false;
+    }
+    this.segAddr = mem.read32(this.prdCursor) >>> 0;
+    const cnt = mem.read32(this.prdCursor + 4) >>> 0;
+    this.segLeft = (cnt & 0xfffe) === 0 ? 0x10000 : cnt & 0xfffe;
+    this.segLast = (cnt & PRD_EOT) !== 0;
+    this.prdCursor += 8;
+    return true;
+  }
+
+  /** Moves up to `bytes` between `buf` and memory along the PRDs; returns the bytes moved. */
+  transfer(buf: Uint8Array, bytes: number, toMemory: boolean): number {
+    let done = 0;
+    while (done < bytes) {
+      if (this.segLeft === 0 && !this.nextSegment()) break;
+      const n = Math.min(this.segLeft, bytes - done);
+      if (this.memory.contains(this.segAddr, n)) {
+        if (toMemory) this.memory.writeBytes(this.segAddr, buf.subarray(done, done + n));
+        else buf.set(this.memory.readBytes(this.segAddr, n), done);
+      }
+      this.segAddr += n;
+      this.segLeft -= n;
+      done += n;
+    }
+    return done;
   }
 }
 
