@@ -296,7 +296,8 @@ export async function runMipsMode(
 
 /** The per-domain Disco breakdown (Table 2 style) plus machine totals. */
 export function formatFullStats(res: FullVirtResult): string {
-  const parts = [`pvkit stats (mips, full virtualization (Disco), cost table ${costTableHash()})`];
+  const how = res.vcpus.some((v) => v.pv) ? "Disco, PV mode for PV domains" : "full virtualization (Disco)";
+  const parts = [`pvkit stats (mips, ${how}, cost table ${costTableHash()})`];
   for (const d of res.domains) {
     parts.push(
       d.stats.format(

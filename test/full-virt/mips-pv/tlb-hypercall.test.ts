@@ -112,3 +112,36 @@ describe("MIPS PV: HYPERVISOR_mips_tlb_op validation", () => {
     }
   });
 });
+
+describe("MIPS PV: arch hypercalls outside PV mode, exceptions before set_vectors", () => {
+  it("a fully virtualized domain beside a PV one gets -ENOSYS from mips_tlb_op", async () => {
+    // Full guest: relinked raw image at physical 0 (no start_info there), exit port 0x501.
+    const f = newAsm(0xc0001000);
+    hyp(f, Hypercall.mips_tlb_op, MipsTlbOp.tlbwr);
+    f.li("t0", 0xc0003000).sw("v0", 0, "t0");
+    f.li("k1", 0xbfd00000).sb("zero", 0x501, "k1").label("e").b("e").nop();
+    const img = new Uint8Array(0x4000);
+    img.set(f.bytes(), 0x1000);
+    const pvCode = newAsm(CODE);
+    hyp(pvCode, Hypercall.sched_op, 2, 0x12f00);
+    pvCode.label("x").b("x").nop();
+    const { res } = await runPv([
+      { name: "full", file: "full", bytes: img, raw: { physical: 0, entry: 0xc0001000, relinked: true } },
+      pvGuest("pv", pvImage(pvCode)),
+    ]);
+    expect(res.domains.map((d) => d.exitValue)).toEqual([0, 0]);
+    const v = res.vcpus[0]!;
+    const mfn = v.pmap.lookup(3);
+    expect(v.machine.memory.u32[(mfn * 4096) >>> 2]! | 0).toBe(Errno.ENOSYS);
+  });
+
+  it("an exception before mips_set_vectors crashes the domain with a diagnostic", async () => {
+    const a = newAsm(CODE);
+    a.word(0x0000000d); // BREAK
+    a.label("x").b("x").nop();
+    const { res } = await runPv([pvGuest("novec", pvImage(a))]);
+    const d = res.domains[0]!;
+    expect(d.state).toBe("crashed");
+    expect(d.diagnostic).toContain("no handler at the guest's vector");
+  });
+});
