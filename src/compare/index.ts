@@ -22,6 +22,7 @@ export {
   Program,
   timed,
 } from "./mips-kernel.js";
+export { type NetJob, type NetPath, PvNetPath } from "./net-path.js";
 export { profileContainer, REASONS } from "./profiles.js";
 export { REFERENCE_FIGURES, type ReferenceFigure } from "./reference.js";
 export { chartSvg, formatHtml } from "./report-html.js";
@@ -35,7 +36,14 @@ export {
   X86FullRunner,
   X86NativeRunner,
 } from "./runners.js";
-export { ArchToken, CostsToken, DiskPathToken, GuestFilesToken, GuestRunnerToken } from "./tokens.js";
+export {
+  ArchToken,
+  CostsToken,
+  DiskPathToken,
+  GuestFilesToken,
+  GuestRunnerToken,
+  NetPathToken,
+} from "./tokens.js";
 export {
   ARCHES,
   type Cell,

@@ -8,8 +8,16 @@ import "reflect-metadata";
 import { type DependencyContainer, container as rootContainer } from "tsyringe";
 import type { CostName } from "../machine/index.js";
 import { PvBlkDiskPath } from "./disk-path.js";
+import { PvNetPath } from "./net-path.js";
 import { MipsFullRunner, MipsNativeRunner, X86FullRunner, X86NativeRunner } from "./runners.js";
-import { ArchToken, CostsToken, DiskPathToken, GuestFilesToken, GuestRunnerToken } from "./tokens.js";
+import {
+  ArchToken,
+  CostsToken,
+  DiskPathToken,
+  GuestFilesToken,
+  GuestRunnerToken,
+  NetPathToken,
+} from "./tokens.js";
 import type { CompareArch, GuestFiles, ProfileName, Unavailable } from "./types.js";
 
 type Costs = Readonly<Record<CostName, number>>;
@@ -23,6 +31,9 @@ export const REASONS = {
   fullPvGuest: "no PV drivers for machine-code guests yet (PV-on-HVM needs a PV kernel driver)",
   diskNative: "TS guests run only as domains: there is no native block path to compare",
   diskFull: "no emulated-disk (IDE) driver for TS guests yet: only the PV path exists",
+  netNative: "TS guests run only as domains: there is no native network path to compare",
+  netFull: "no emulated-NIC (NE2000) driver for TS guests yet: only the PV path exists",
+  netFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
   diskFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
 } as const;
 
@@ -47,6 +58,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     });
     c.register(GuestFilesToken, { useValue: PLAIN_FILES[arch] });
     c.register(DiskPathToken, { useValue: na(REASONS.diskNative) });
+    c.register(NetPathToken, { useValue: na(REASONS.netNative) });
   },
   full: (c, arch, costs) => {
     c.register(GuestRunnerToken, {
@@ -54,6 +66,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     });
     c.register(GuestFilesToken, { useValue: PLAIN_FILES[arch] });
     c.register(DiskPathToken, { useValue: na(REASONS.diskFull) });
+    c.register(NetPathToken, { useValue: na(REASONS.netFull) });
   },
   pv: (c, arch, costs) => {
     // MIPS: the PV kernel as a PV domain in Disco's PV mode (privileged-register page, TLB and
@@ -63,6 +76,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     });
     c.register(GuestFilesToken, { useValue: PV_FILES[arch] });
     c.register(DiskPathToken, { useFactory: () => new PvBlkDiskPath() });
+    c.register(NetPathToken, { useFactory: () => new PvNetPath() });
   },
   "full+pv": (c) => {
     c.register(GuestRunnerToken, { useValue: na(REASONS.fullPvGuest) });
@@ -70,6 +84,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
       useValue: { kernelSample: na(REASONS.fullPvGuest), computeElf: na(REASONS.fullPvGuest) },
     });
     c.register(DiskPathToken, { useValue: na(REASONS.diskFullPv) });
+    c.register(NetPathToken, { useValue: na(REASONS.netFullPv) });
   },
 };
 

@@ -13,3 +13,5 @@ export const GuestRunnerToken = Symbol.for("pvkit.compare.GuestRunner");
 export const DiskPathToken = Symbol.for("pvkit.compare.DiskPath");
 /** Which sample guest files this profile runs (`GuestFiles`): a PV profile needs PV builds. */
 export const GuestFilesToken = Symbol.for("pvkit.compare.GuestFiles");
+/** Role: runs a network job between two guests under this profile (`NetPath` or `Unavailable`). */
+export const NetPathToken = Symbol.for("pvkit.compare.NetPath");

@@ -7,9 +7,10 @@ import { readFileSync } from "node:fs";
 import type { DependencyContainer } from "tsyringe";
 import type { DiskJob, DiskPath } from "./disk-path.js";
 import { KBENCH_PARTS, type KbenchPart, kernelImage, Program } from "./mips-kernel.js";
+import type { NetJob, NetPath } from "./net-path.js";
 import type { GuestImage, GuestRunner, GuestRunResult } from "./runners.js";
 import { samplePath } from "./samples.js";
-import { DiskPathToken, GuestFilesToken, GuestRunnerToken } from "./tokens.js";
+import { DiskPathToken, GuestFilesToken, GuestRunnerToken, NetPathToken } from "./tokens.js";
 import {
   type CellFigures,
   type GuestFiles,
@@ -18,7 +19,7 @@ import {
   type WorkloadArch,
 } from "./types.js";
 
-export type Role = "GuestRunner" | "GuestFiles" | "DiskPath";
+export type Role = "GuestRunner" | "GuestFiles" | "DiskPath" | "NetPath";
 
 export interface WorkloadContext {
   readonly quick: boolean;
@@ -129,6 +130,26 @@ function disk(pattern: DiskJob["pattern"]): Workload["run"] {
   };
 }
 
+function net(kind: NetJob["kind"]): Workload["run"] {
+  return async (c, ctx) => {
+    const path = role<NetPath>(c, NetPathToken);
+    if (isUnavailable(path)) return path;
+    const frames = ctx.quick ? 16 : 256;
+    const job: NetJob =
+      kind === "stream"
+        ? { kind, frames, frameBytes: 1500, batch: 16 }
+        : { kind, frames, frameBytes: 64, batch: 1 };
+    const figures = await path.run(job);
+    return {
+      figures: { ...figures, cyclesPerOp: figures.cycles / frames },
+      label:
+        kind === "stream"
+          ? `modelled (TS guests); ${frames} × 1500-byte frames, batches of 16, one ack each; key: cycles per frame`
+          : `modelled (TS guests); ${frames} × 64-byte ping/pong; key: cycles per round trip`,
+    };
+  };
+}
+
 const kbenchName = (p: KbenchPart) => p.name.replace(/ /g, "-").toLowerCase();
 
 export const WORKLOADS: readonly Workload[] = [
@@ -200,6 +221,20 @@ export const WORKLOADS: readonly Workload[] = [
     measures: "PV block I/O, random 4 KiB requests (50 % writes) on an image file",
     roles: ["DiskPath"],
     run: disk("random"),
+  },
+  {
+    name: "net-stream",
+    arches: ["ts"],
+    measures: "PV network stream: 1500-byte frames netfront → netback → switch → netback → netfront",
+    roles: ["NetPath"],
+    run: net("stream"),
+  },
+  {
+    name: "net-rr",
+    arches: ["ts"],
+    measures: "PV network request-response: 64-byte ping/pong between two guests through the switch",
+    roles: ["NetPath"],
+    run: net("rr"),
   },
 ];
 

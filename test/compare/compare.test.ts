@@ -19,7 +19,7 @@ import {
 import { costTableHash } from "../../src/machine/index.js";
 
 /** Small but covering: one compute, one kernel microbenchmark, x86 compute, PV blk. */
-const WORKLOADS = ["compute-elf", "syscall", "blk-seq"];
+const WORKLOADS = ["compute-elf", "syscall", "blk-seq", "net-stream"];
 
 const cell = (cells: readonly Cell[], workload: string, arch: string, profile: string): Cell => {
   const c = cells.find((x) => x.workload === workload && x.arch === arch && x.profile === profile);
@@ -45,8 +45,8 @@ describe("pvkit compare (quick)", () => {
   it("produces every cell: figures where a mode exists, n/a with a reason where not", async () => {
     report = await runCompare({ quick: true, workloads: WORKLOADS, trapScales: [1, 2] });
     const cells = report.runs[0]!.cells;
-    // compute-elf on two arches, syscall on mips, blk-seq (ts): 4 rows × 4 profiles.
-    expect(cells).toHaveLength(16);
+    // compute-elf on two arches, syscall on mips, blk-seq and net-stream (ts): 5 rows × 4 profiles.
+    expect(cells).toHaveLength(20);
     for (const arch of ["mips", "x86"]) {
       for (const profile of ["native", "full"]) {
         const c = cell(cells, "compute-elf", arch, profile);
@@ -87,6 +87,11 @@ describe("pvkit compare (quick)", () => {
     expect(b.figures!.notifications).toBeGreaterThan(0);
     expect(b.figures!.hypercalls).toBeGreaterThan(0);
     expect(cell(cells, "blk-seq", "ts", "native").status).toBe("n/a");
+    // PV net stream: 16 × 1500-byte frames copied by netback (rx-copy), acks included.
+    const n = cell(cells, "net-stream", "ts", "pv");
+    expect(n.status, n.reason).toBe("ok");
+    expect(n.figures!.bytesCopied).toBeGreaterThanOrEqual(16 * 1500);
+    expect(n.figures!.notifications).toBeGreaterThan(0);
   }, 60_000);
 
   it("JSON carries the schema, commit, cost-table hashes, trap scales and per-cell figures", () => {
@@ -133,7 +138,7 @@ describe("pvkit compare (quick)", () => {
 
   it("HTML is one self-contained page with an <svg> per chart; the table shows ratios", () => {
     const html = formatHtml(report);
-    const charts = report.runs.length * 4; // 4 workload rows per run
+    const charts = report.runs.length * 5; // 5 workload rows per run
     expect(html.match(/<svg /g)).toHaveLength(charts);
     expect(html).not.toMatch(/<script|<link|src="http/);
     expect(html).toContain("n/a");
