@@ -9,6 +9,11 @@
  *  - a 16550 UART at port 0x3F8 on CPU interrupt 4 (Cause.IP4: "attached to MIPS CPU INT2,
  *    which is interrupt 4"), and pvkit's exit port at 0x501 (QEMU has nothing there and ignores
  *    the write). QEMU's MIPSnet at 0x4200 is not modelled.
+ *  - pvkit only (QEMU's mipssim has neither), when `disk` or `nic` is given: the PC's IDE
+ *    primary channel (0x1F0/0x3F6, ISA IRQ14; PIO only, no PCI bus master) and NE2000 (0x300,
+ *    IRQ9) on the ISA window, their IRQs into an 8259A pair at 0x20/0xA0 whose INTR drives
+ *    CPU interrupt 2 (Cause.IP2), as Malta routes its ISA devices (DESIGN.md). With no INTA
+ *    cycle on MIPS, a handler takes the IRQ number with an OCW3 poll command.
  *
  * Entry, as QEMU's -kernel on mipssim: load_elf places each PT_LOAD at p_paddr & 0x1FFFFFFF
  * (cpu_mips_kseg0_to_phys) and main_cpu_reset sets PC = e_entry after a CPU reset, with no boot
@@ -28,6 +33,9 @@ import { SimClock } from "../clock.js";
 import { type CostName, CostTable } from "../cost.js";
 import { StopReason, StopSignal } from "../cpu.js";
 import { EXIT_PORT, ExitPort } from "../devices/exit-port.js";
+import { IDE_PRIMARY_IRQ, IdeChannel } from "../devices/ide.js";
+import { NE2000_IRQ, Ne2000 } from "../devices/ne2000.js";
+import { PicPair } from "../devices/pic-8259.js";
 import { Uart16550 } from "../devices/uart-16550.js";
 import { PortBus } from "../io-ports.js";
 import { EM_MIPS, type LoadedElf, loadElf32, mipsKseg0ToPhys } from "../loader/elf.js";
@@ -40,6 +48,8 @@ export const MIPSSIM_RAM_BYTES = 128 * 1024 * 1024;
 /** The UART's base port and CPU interrupt line (Cause.IP4). */
 export const MIPSSIM_UART_PORT = 0x3f8;
 export const MIPSSIM_UART_IRQ = 4;
+/** CPU interrupt line the 8259A pair drives (Cause.IP2), when the board has ISA devices. */
+export const MIPSSIM_ISA_IRQ = 2;
 
 /** Instructions per slice between the board's checks (vectors, loop detection). */
 const SLICE = 1 << 14;
@@ -64,6 +74,10 @@ export class MipssimBoard implements GuestBoard {
   readonly cpu: MipsCpu;
   readonly uart: Uart16550;
   readonly exitPort: ExitPort;
+  /** ISA interrupt controllers, IDE and NE2000: only when `disk` / `nic` is given (see above). */
+  readonly pic: PicPair | null = null;
+  readonly ide: IdeChannel | null = null;
+  readonly nic: Ne2000 | null = null;
   /** The loaded image, once `loadGuest` ran. */
   loaded: LoadedElf | null = null;
   /** Why the last `run` stopped, when it was the board's decision (unhandled exception, loop). */
@@ -91,6 +105,15 @@ export class MipssimBoard implements GuestBoard {
       name: "COM1 (16550)",
     });
     this.exitPort = new ExitPort(this.ports, this.stop, EXIT_PORT);
+    if (opts.disk || opts.nic) {
+      const warn = opts.warn ?? (() => {});
+      const pic = new PicPair({ set: (level) => this.cpu.setIrq(MIPSSIM_ISA_IRQ, level) }).attach(this.ports);
+      this.pic = pic;
+      if (opts.disk)
+        this.ide = new IdeChannel(this.ports, this.clock, opts.disk, { irq: pic.irq(IDE_PRIMARY_IRQ), warn });
+      if (opts.nic)
+        this.nic = new Ne2000(this.ports, this.clock, { ...opts.nic, irq: pic.irq(NE2000_IRQ), warn });
+    }
   }
 
   /** Loads an EM_MIPS ELF32 as QEMU's mipssim -kernel does and resets the CPU at its entry. */
