@@ -4,7 +4,7 @@
  * The SVG is written by hand: a handful of rectangles per chart does not warrant vega's ~1 MB
  * headless renderer (DESIGN.md "Libraries" lists it as a candidate).
  */
-import type { CompareReport } from "./harness.js";
+import { type CompareReport, keyFigure } from "./harness.js";
 import type { Cell } from "./types.js";
 
 const esc = (s: string) =>
@@ -17,42 +17,52 @@ const COLOURS: Readonly<Record<string, string>> = {
   "full+pv": "#8172b3",
 };
 
-/** Horizontal bars of each profile's ratio vs native (n/a profiles listed with their reason). */
+/**
+ * Horizontal bars of each profile's ratio vs native; where no native cell exists (modelled
+ * rows) the bars are the key figure itself. n/a profiles are listed with their reason.
+ */
 export function chartSvg(title: string, cells: readonly Cell[]): string {
   const rowH = 26;
   const left = 70;
   const width = 560;
   const plot = width - left - 90;
-  const ratios = cells.map((c) => (c.status === "ok" ? (c.ratioVsNative ?? null) : null));
-  const max = Math.max(1, ...ratios.filter((r): r is number => r !== null));
+  const hasNative = cells.some((c) => c.profile === "native" && c.status === "ok");
+  const values = cells.map((c) =>
+    c.status !== "ok" ? null : hasNative ? (c.ratioVsNative ?? null) : keyFigure(c),
+  );
+  const max = Math.max(hasNative ? 1 : 0, ...values.filter((r): r is number => r !== null));
   const height = 30 + rowH * cells.length + 10;
+  const heading = hasNative ? `${title}: vs native` : `${title}: key figure (no native baseline)`;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${esc(title)}">`,
-    `<text x="0" y="16" font-size="13" font-weight="bold">${esc(title)}</text>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${esc(heading)}">`,
+    `<text x="0" y="16" font-size="13" font-weight="bold">${esc(heading)}</text>`,
   ];
   cells.forEach((c, i) => {
     const y = 26 + i * rowH;
     parts.push(`<text x="0" y="${y + 15}" font-size="12">${esc(c.profile)}</text>`);
-    const r = ratios[i];
-    if (r === null || r === undefined) {
-      const why = c.status === "ok" ? "no native baseline" : `n/a: ${c.reason ?? ""}`;
+    const r = values[i];
+    if (r === null || r === undefined || max <= 0) {
+      const why = c.status === "ok" ? "no figure" : `n/a: ${c.reason ?? ""}`;
       parts.push(
         `<text x="${left}" y="${y + 15}" font-size="11" fill="#888">${esc(why.slice(0, 80))}</text>`,
       );
       return;
     }
     const w = Math.max(1, (r / max) * plot);
+    const text = hasNative ? `${r.toFixed(3)}×` : fmt(r);
     parts.push(
       `<rect x="${left}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${COLOURS[c.profile] ?? "#999"}"/>`,
-      `<text x="${(left + w + 6).toFixed(1)}" y="${y + 15}" font-size="12">${r.toFixed(3)}×</text>`,
+      `<text x="${(left + w + 6).toFixed(1)}" y="${y + 15}" font-size="12">${esc(text)}</text>`,
     );
   });
   // The native = 1 line.
-  const x1 = left + plot / max;
-  parts.push(
-    `<line x1="${x1.toFixed(1)}" y1="22" x2="${x1.toFixed(1)}" y2="${height - 6}" stroke="#333" stroke-dasharray="3,3"/>`,
-    "</svg>",
-  );
+  if (hasNative) {
+    const x1 = left + plot / max;
+    parts.push(
+      `<line x1="${x1.toFixed(1)}" y1="22" x2="${x1.toFixed(1)}" y2="${height - 6}" stroke="#333" stroke-dasharray="3,3"/>`,
+    );
+  }
+  parts.push("</svg>");
   return parts.join("");
 }
 
@@ -76,7 +86,7 @@ export function formatHtml(report: CompareReport): string {
       groups.set(k, g);
     }
     body.push('<div class="charts">');
-    for (const [k, cells] of groups) body.push(`<figure>${chartSvg(`${k}: vs native`, cells)}</figure>`);
+    for (const [k, cells] of groups) body.push(`<figure>${chartSvg(k, cells)}</figure>`);
     body.push("</div>");
     body.push(
       "<table><tr><th>workload</th><th>arch</th><th>profile</th><th>sim cycles</th><th>key/op</th><th>vs native</th><th>instructions</th><th>wall s</th><th>traps / counts</th><th>note</th></tr>",

@@ -142,6 +142,9 @@ describe("pvkit compare (quick)", () => {
     expect(html.match(/<svg /g)).toHaveLength(charts);
     expect(html).not.toMatch(/<script|<link|src="http/);
     expect(html).toContain("n/a");
+    // Every chart has bars: ratios vs native, or the key figure where no native cell exists.
+    for (const svg of html.match(/<svg [\s\S]*?<\/svg>/g)!) expect(svg).toContain("<rect");
+    expect(html).toMatch(/blk-seq \(ts\): key figure \(no native baseline\)/);
     const table = formatTable(report);
     expect(table).toContain("trap scale 2×");
     expect(table).toMatch(/1\.000×/);
