@@ -31,7 +31,7 @@ export interface RunOptions {
   input?: string;
   stdin?: boolean;
   ramMib?: string | number;
-  /** Raw disk image for the emulated IDE master (PC board). */
+  /** Raw disk image for the emulated IDE master (both boards; the PC adds PCI bus-master DMA). */
   disk?: string;
   /** NE2000 on the PC board: "loopback" (frames sent come back to it). */
   nic?: string;
@@ -85,10 +85,8 @@ export async function runGuest(file: string, opts: RunOptions, io: RunIo): Promi
     outLen = 0;
   };
   const input = opts.stdin ? io.readStdin?.() : opts.input;
-  if (opts.disk !== undefined && arch !== "x86")
-    throw new Error("--disk: only the x86 (PC) board has an IDE disk yet");
-  if (opts.nic !== undefined && (arch !== "x86" || opts.nic !== "loopback"))
-    throw new Error(`--nic: only "loopback" on the x86 (PC) board so far, got "${opts.nic}"`);
+  if (opts.nic !== undefined && opts.nic !== "loopback")
+    throw new Error(`--nic: only "loopback" so far (frames sent come back), got "${opts.nic}"`);
   const disk = opts.disk !== undefined ? new FileDiskImage(opts.disk) : undefined;
   const board: GuestBoard = createBoard(arch, {
     ...(ramBytes !== undefined ? { ramBytes } : {}),
@@ -196,8 +194,11 @@ export function registerRun(program: Command): void {
     .option("--input <text>", "bytes the guest's console UART receives")
     .option("--stdin", "read all of standard input first and feed it to the guest's console UART")
     .option("--ram-mib <n>", "RAM size in MiB (default: the QEMU board's default, 128)")
-    .option("--disk <image>", "raw disk image as the IDE primary master (x86: ports 0x1F0/0x3F6, IRQ14)")
-    .option("--nic <mode>", "NE2000 at 0x300, IRQ9 (x86); mode: loopback (frames sent come back)")
+    .option(
+      "--disk <image>",
+      "raw disk image as the IDE primary master (ports 0x1F0/0x3F6, ISA IRQ14; x86 adds PCI bus-master DMA)",
+    )
+    .option("--nic <mode>", "NE2000 at port 0x300, ISA IRQ9; mode: loopback (frames sent come back)")
     .addHelpText(
       "after",
       "\nExit status: the guest's exit-port value (low 8 bits); 124 at --max-instructions;\n125 when the board stops the guest (unhandled exception, exception loop, idle forever).",

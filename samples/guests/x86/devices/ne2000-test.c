@@ -253,6 +253,13 @@ int main(void) {
     send(len);
     receive();
   }
+  /* 40 frames of 3 pages each over a 58-page ring: at least one straddles PSTOP and
+     continues at PSTART (the remote DMA read wraps with it). */
+  for (uint32_t k = 0; k < 40; k++) {
+    frame(mac, 0x88B5, 700, 100 + k);
+    send(700);
+    receive();
+  }
   outb(CR, CR_NODMA | CR_STP);
   put_str("DONE\n");
   return 0;
