@@ -20,7 +20,8 @@ import {
   runMipsMode,
   runNative,
 } from "../../../src/cli/commands/run-full.js";
-import { Kbench, Program, withProcs } from "../../differential/mips-kernel/run-kernel.js";
+import { disco } from "../../../src/full-virt/index.js";
+import { Kbench, Program, withProcs, withTimerInterval } from "../../differential/mips-kernel/run-kernel.js";
 
 const PV = "samples/guests/mips/pv-kernel/pv-kernel.elf";
 const KSSEG = "samples/guests/mips/kernel/kernel-ksseg.elf";
@@ -78,6 +79,21 @@ describe("MIPS PV kernel", () => {
     expect(res.vcpus[1]!.pv).toBeNull();
     // Console lines prefixed per domain.
     expect(lines).toContain("[pv2] *** PVKIT KERNEL DONE ***");
+  }, 60_000);
+
+  it("timer_interval patches: the output does not depend on the quantum (Count/Compare in the page)", async () => {
+    const outs: string[] = [];
+    const ticks: number[] = [];
+    for (const t of [3000, 40000]) {
+      const bytes = withTimerInterval(kbench(PV), PV, t);
+      const res = await runFullVirt([{ name: "pv", file: PV, bytes, pv: true }], { out: () => {} });
+      expect(res.domains[0]!.exitValue).toBe(0);
+      outs.push(res.domains[0]!.output);
+      ticks.push(res.domains[0]!.stats.counts[disco.DiscoRow.interrupts]!);
+    }
+    expect(outs[0]).toBe(outs[1]);
+    // A shorter quantum means more timer interrupts reflected through the page.
+    expect(ticks[0]).toBeGreaterThan(2 * ticks[1]!);
   }, 60_000);
 
   it("pvkit run --mode pv runs it (exit status 0, console on stdout)", async () => {

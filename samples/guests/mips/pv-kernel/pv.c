@@ -50,6 +50,10 @@ void pv_console_write(const char *s, u32 n) {
   }
 }
 
+void pv_sync(void) {
+  hyp(__HYPERVISOR_xen_version, XENVER_version, 0, 0);
+}
+
 void pv_shutdown(int status) {
   static struct sched_shutdown sd;
   sd.reason = status == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash;

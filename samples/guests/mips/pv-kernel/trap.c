@@ -89,15 +89,19 @@ u32 timer_interval = TIMER_INTERVAL;
 
 /*
  * Sets Compare one quantum ahead; writing Compare also acknowledges the timer (MIPS32
- * Vol. III, Compare register). If Count has already passed the new Compare (the host ran
- * something else in between: seen under QEMU on a loaded machine), the interrupt would not
- * come until Count wraps, so re-arm until Compare is still ahead of Count.
+ * Vol. III, Compare register). If Count has already passed the new Compare, the interrupt
+ * would not come until Count wraps, so re-arm until Compare is still ahead of Count.
+ * PV: the page's Count is the snapshot of the last hypervisor exit and a stored Compare
+ * takes effect at the next entry, so pv_sync() (a null hypercall) stands where the native
+ * code relies on live CP0 reads: before reading Count, and to apply Compare before the check.
  */
 void timer_arm(void) {
   u32 next;
   do {
+    pv_sync();
     next = mfc0(C0_COUNT) + timer_interval;
     mtc0(C0_COMPARE, next);
+    pv_sync();
   } while ((s32)(next - mfc0(C0_COUNT)) <= 0);
 }
 

@@ -38,6 +38,8 @@ extern volatile pv_u32 *pv_regs;
 void pv_init(pv_u32 start_info_pa);
 void pv_console_write(const char *s, pv_u32 n);
 void pv_shutdown(int status) __attribute__((noreturn));
+/* A null hypercall: applies the page's stores and refreshes Count (one entry + exit). */
+void pv_sync(void);
 /* Writes n (<= 16) TLB entries {index, entryhi, entrylo0, entrylo1}; index PV_TLB_PROBE:
    replace the entry matching entryhi if there is one. */
 #define PV_TLB_PROBE 0xfffffffeu
