@@ -22,6 +22,8 @@ export interface DiskImage {
   flush(): void;
   /** Number of flushes, for tests and statistics. */
   readonly flushes: number;
+  /** Writes are refused: the IDE model aborts write commands (QEMU reports an error too). */
+  readonly readOnly?: boolean;
 }
 
 /** An image held in memory (tests, scratch disks). */
@@ -53,6 +55,7 @@ export class MemoryDiskImage implements DiskImage {
 /** A raw image file. A trailing partial sector is ignored, as QEMU's raw driver rounds down. */
 export class FileDiskImage implements DiskImage {
   readonly sectors: number;
+  readonly readOnly: boolean;
   flushes = 0;
   private fd: number;
 
@@ -60,7 +63,8 @@ export class FileDiskImage implements DiskImage {
     readonly path: string,
     opts: { readOnly?: boolean } = {},
   ) {
-    this.fd = openSync(path, opts.readOnly ? "r" : "r+");
+    this.readOnly = opts.readOnly ?? false;
+    this.fd = openSync(path, this.readOnly ? "r" : "r+");
     this.sectors = Math.floor(fstatSync(this.fd).size / ATA_SECTOR_SIZE);
   }
 

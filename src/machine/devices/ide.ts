@@ -558,7 +558,7 @@ export class IdeChannel implements PortHandler {
   }
 
   private startWrite(multiple: boolean): void {
-    if (multiple && this.multSectors === 0) {
+    if ((multiple && this.multSectors === 0) || this.disk.readOnly) {
       this.abort();
       return;
     }
@@ -601,7 +601,7 @@ export class IdeChannel implements PortHandler {
   }
 
   private startDma(dir: number): void {
-    if (!this.busMaster) {
+    if (!this.busMaster || (dir === 2 && this.disk.readOnly)) {
       this.abort();
       return;
     }

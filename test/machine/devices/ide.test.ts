@@ -150,6 +150,18 @@ describe("IdeChannel", () => {
     expect(bus.read(B + 6, 1)).toBe(0xb0);
   });
 
+  it("a read-only image aborts write commands", () => {
+    const bus = new PortBus();
+    const disk = new MemoryDiskImage(8);
+    const ro = Object.assign(disk, { readOnly: true });
+    new IdeChannel(bus, new SimClock(), ro);
+    bus.write(B + 6, 1, 0xe0);
+    bus.write(B + 2, 1, 1);
+    bus.write(B + 7, 1, AtaCmd.WRITE_SECTORS);
+    expect(bus.read(B + 7, 1)).toBe(0x41);
+    expect(bus.read(B + 1, 1)).toBe(0x04);
+  });
+
   it("LBA48: HOB registers hold the previous writes and read back with HOB set", () => {
     const { bus, disk, advance, altStatus } = setup(64);
     bus.write(B + 6, 1, 0x40);
