@@ -25,7 +25,11 @@
  * Differences, chosen where QEMU has none: internal loopback (TCR.LB = 01) hands the frame to
  * this card's own receiver; a frame arriving while the ring lacks room for a full-size frame
  * is dropped with ISR.OVW and CNTR2 (missed packets) counted, where QEMU keeps it queued on the
- * host side. Received frames from the host are delivered `rxCycles` after they arrive.
+ * host side. Room is QEMU's (CURR up to BNRY, the whole ring when they are equal, at least a
+ * full-size frame), plus the DP8390's rule that the receiver never writes into the BNRY page: a
+ * frame whose next page would reach BNRY is refused. QEMU accepts it, after which CURR == BNRY
+ * reads as an empty ring and the next frame overwrites unread ones (found by the fast-check
+ * property in test/machine/devices/ne2000-ring.test.ts). Received frames from the host are delivered `rxCycles` after they arrive.
  */
 import type { SimClock } from "../clock.js";
 import { type IrqLine, NO_IRQ } from "../cpu.js";
@@ -411,7 +415,9 @@ export class Ne2000 implements PortHandler {
   receive(frame: Uint8Array): boolean {
     if (this.cr & CR_STP) return false;
     if (frame.length > ETH_MAX_FRAME || frame.length < 6) return false;
-    if (this.ringRoom() < ETH_MAX_FRAME + 4) {
+    const pagesNeeded = (Math.max(frame.length, ETH_MIN_FRAME) + 4 + 4 + 255) >> 8;
+    const room = this.ringRoom();
+    if (room < ETH_MAX_FRAME + 4 || pagesNeeded >= room >> 8) {
       this.rxDropped++;
       this.cntr[2] = (this.cntr[2]! + 1) & 0xff;
       this.isr |= ISR_OVW;
