@@ -19,7 +19,6 @@
  * Usage: node --import tsx bench/disco.ts (also part of `npm run bench`).
  */
 import { execFileSync } from "node:child_process";
-import { runFullVirt } from "../src/cli/commands/run-full.js";
 import {
   KBENCH_PARTS,
   type KernelImage,
@@ -29,6 +28,7 @@ import {
   measureNative as native,
   Program,
 } from "../src/compare/index.js";
+import { runFullVirt } from "../src/hypervisor/index.js";
 import { costTableHash } from "../src/machine/cost.js";
 
 // The kernel image, the native/full measurements and the kbench parts live in src/compare

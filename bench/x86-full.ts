@@ -17,7 +17,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { runFullVirtX86 } from "../src/cli/commands/run-full-x86.js";
+import { runFullVirtX86 } from "../src/hypervisor/index.js";
 import { costTableHash, createBoard } from "../src/machine/index.js";
 
 const GUESTS = fileURLToPath(new URL("../samples/guests/x86/", import.meta.url));

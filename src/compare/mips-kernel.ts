@@ -5,7 +5,7 @@
  * bench/disco.ts so the benchmark and `pvkit compare` share it.
  */
 import { readFileSync } from "node:fs";
-import { type FullVirtResult, runFullVirt, runNative } from "../cli/commands/run-full.js";
+import { type FullVirtResult, runFullVirt, runNative } from "../hypervisor/index.js";
 import { type CostName, EM_MIPS, parseElf32 } from "../machine/index.js";
 import { samplePath } from "./samples.js";
 

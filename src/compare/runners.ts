@@ -3,9 +3,9 @@
  * fully virtualized through the hypervisor (Disco on MIPS, the VMware-style monitor on x86).
  * Profiles register them (profiles.ts); workloads only see the role.
  */
-import { runFullVirt, runNative } from "../cli/commands/run-full.js";
-import { runFullVirtX86 } from "../cli/commands/run-full-x86.js";
+
 import { disco } from "../full-virt/index.js";
+import { runFullVirt, runFullVirtX86, runNative } from "../hypervisor/index.js";
 import { type CostName, createBoard, StopReason } from "../machine/index.js";
 import type { CellFigures } from "./types.js";
 

@@ -40,6 +40,7 @@ export {
   Hypervisor,
   type HypervisorOptions,
 } from "./hypervisor.js";
+export * from "./machine-code/index.js";
 export { Access, MachineMemory, OWNER_XEN } from "./machine-memory.js";
 export { P2mFlag, P2mTable } from "./p2m.js";
 export * from "./pv-core/index.js";

@@ -183,10 +183,13 @@ export function registerRun(program: Command): void {
   program
     .command("run")
     .description("Run a guest ELF on the simulated board of its architecture (guest console on stdout)")
-    .argument("<guest...>", "guest ELF file(s) (e.g. samples/guests/mips/hello.elf); several: MIPS domains")
+    .argument(
+      "<guest...>",
+      "guest ELF file(s) (e.g. samples/guests/mips/hello.elf); several run as domains of one monitor",
+    )
     .option(
       "--mode <mode>",
-      "MIPS: native (own board each), full (Disco domains on one CPU) or pv (Disco PV mode); see run-full.ts",
+      "native (own board each), full (domains of the Disco or VMware-style monitor on one CPU) or pv (MIPS: Disco PV mode for PV kernels)",
     )
     .option("--arch <arch>", "mips or x86 (default: from the ELF's e_machine)")
     .option("--max-instructions <n>", "stop after N guest instructions (exit status 124)")

@@ -4,9 +4,10 @@
  * and the privileged-register page), vectors at 0xC0011000, result slots at 0xC0012000. Built
  * with the decode-table assembler of test/machine/mips.
  */
-import { type MipsGuestImage, runFullVirt } from "../../../src/cli/commands/run-full.js";
+
 import type { disco } from "../../../src/full-virt/index.js";
 import { Hypercall, LayoutsMips32 } from "../../../src/hypercalls/index.js";
+import { type MipsGuestImage, runFullVirt } from "../../../src/hypervisor/index.js";
 import { type Asm, newAsm } from "../../machine/mips/asm.js";
 
 export const HYPCALL = 0x42000028;

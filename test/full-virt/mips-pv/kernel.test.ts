@@ -14,13 +14,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  type MipsGuestImage,
-  runFullVirt,
-  runMipsMode,
-  runNative,
-} from "../../../src/cli/commands/run-full.js";
+import { runMipsMode } from "../../../src/cli/commands/run-full.js";
 import { disco } from "../../../src/full-virt/index.js";
+import { type MipsGuestImage, runFullVirt, runNative } from "../../../src/hypervisor/index.js";
 import { Kbench, Program, withProcs, withTimerInterval } from "../../differential/mips-kernel/run-kernel.js";
 
 const PV = "samples/guests/mips/pv-kernel/pv-kernel.elf";

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type MipsGuestImage, runFullVirt, runNative } from "../../../src/cli/commands/run-full.js";
+import { type MipsGuestImage, runFullVirt, runNative } from "../../../src/hypervisor/index.js";
 import { Kbench, Program, withProcs } from "../../differential/mips-kernel/run-kernel.js";
 
 const DIR = "samples/guests/mips";

@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { runFullVirt, runNative } from "../../../src/cli/commands/run-full.js";
+import { runFullVirt, runNative } from "../../../src/hypervisor/index.js";
 import { OPCODES } from "../../../src/machine/mips/index.js";
 
 const HELLO = "samples/guests/mips/hello.elf";

@@ -5,8 +5,8 @@
  * interface it is a Reserved Instruction, as on the bare R1 CPU in kernel mode.
  */
 import { describe, expect, it } from "vitest";
-import { runFullVirt } from "../../../src/cli/commands/run-full.js";
 import { disco } from "../../../src/full-virt/index.js";
+import { runFullVirt } from "../../../src/hypervisor/index.js";
 import { loadAsm, newAsm, readPhys, testBed } from "./harness.js";
 
 const HYPCALL = 0x42000028;

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { runFullVirtX86, runX86Mode } from "../../../src/cli/commands/run-full-x86.js";
+import { runX86Mode } from "../../../src/cli/commands/run-full-x86.js";
+import { runFullVirtX86 } from "../../../src/hypervisor/index.js";
 
 const HELLO = "samples/guests/x86/hello.elf";
 
