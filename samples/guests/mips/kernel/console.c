@@ -1,41 +1,20 @@
 /*
- * Console: the 16550 UART at ISA port 0x3F8 (mipssim; kseg1 0xBFD003F8), polled, and the
- * per-process output buffers. User output is buffered and printed only when every
+ * Console: the HAL's console (hal.h: the polled 16550 natively, console_io under PV) and
+ * the per-process output buffers. User output is buffered and printed only when every
  * process has finished, so the console shows results, never timer-dependent
  * interleavings.
  */
 #include "kernel.h"
 
-/* 16550 registers (offsets from the base port) and LSR bits: PC16550D datasheet. */
-#define UART_THR 0
-#define UART_IER 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define LSR_THRE 0x20
-#define LCR_8N1 0x03
-
-#define UART_REG(r) (*(volatile u8 *)(ISA_BASE + UART_PORT + (r)))
-
 /* Output buffers sit in their own section, outside the wired kernel range. */
 char proc_out[NPROC][OUTBUF_SIZE] __attribute__((section(".bss.kbulk")));
 
-void uart_init(void) {
-  UART_REG(UART_IER) = 0; /* polled: no UART interrupts */
-  UART_REG(UART_LCR) = LCR_8N1;
-  UART_REG(UART_FCR) = 0;
-  UART_REG(UART_MCR) = 0;
-}
-
-static void uart_putc(char c) {
-  while ((UART_REG(UART_LSR) & LSR_THRE) == 0) {
-  }
-  UART_REG(UART_THR) = (u8)c;
+void console_init(void) {
+  hal_console_init();
 }
 
 void kputs(const char *s) {
-  while (*s) uart_putc(*s++);
+  hal_console_puts(s);
 }
 
 void kput_u32(u32 v) {

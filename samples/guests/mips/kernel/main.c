@@ -20,10 +20,13 @@ struct proc_config {
 };
 struct proc_config proc_config[NPROC] = {{PROG_COMPUTE, 0}, {PROG_KBENCH, KB_ALL}};
 
-void kmain(void) __attribute__((noreturn));
+void kmain(u32 boot_arg) __attribute__((noreturn));
 
-void kmain(void) {
-  uart_init();
+/* boot_arg: a0 at entry, handed to the HAL (the PV kernel's start_info, docs/mips-pv-abi.md
+   "Boot state"; unused natively). */
+void kmain(u32 boot_arg) {
+  hal_init(boot_arg);
+  console_init();
   u32 nproc = 0;
   for (int i = 0; i < NPROC; i++)
     if (proc_config[i].program == PROG_COMPUTE || proc_config[i].program == PROG_KBENCH) nproc++;

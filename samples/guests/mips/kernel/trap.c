@@ -26,9 +26,7 @@ static void panic(const char *why, const struct trapframe *tf) {
   kputs(" badvaddr ");
   kput_hex(tf->badvaddr);
   kputs("\n*** PVKIT KERNEL DONE ***\n");
-  *(volatile u8 *)(ISA_BASE + EXIT_PORT) = 1;
-  for (;;) {
-  }
+  hal_exit(1);
 }
 
 static void report(struct proc *p, const char *what, u32 exc, const struct trapframe *tf) {
@@ -94,12 +92,18 @@ u32 timer_interval = TIMER_INTERVAL;
  * Vol. III, Compare register). If Count has already passed the new Compare (the host ran
  * something else in between: seen under QEMU on a loaded machine), the interrupt would not
  * come until Count wraps, so re-arm until Compare is still ahead of Count.
+ * hal_sync() is a no-op natively; under PV the page's Count is the snapshot of the last
+ * hypervisor exit and a stored Compare takes effect at the next entry, so it (a null
+ * hypercall) stands where the native code relies on live CP0 reads: before reading Count,
+ * and to apply Compare before the check.
  */
 void timer_arm(void) {
   u32 next;
   do {
+    hal_sync();
     next = mfc0(C0_COUNT) + timer_interval;
     mtc0(C0_COMPARE, next);
+    hal_sync();
   } while ((s32)(next - mfc0(C0_COUNT)) <= 0);
 }
 

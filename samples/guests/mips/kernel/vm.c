@@ -37,29 +37,23 @@ static u32 frame_alloc(void) {
 }
 
 u32 tlb_entries(void) {
-  u32 c1;
-  __asm__ volatile("mfc0 %0, $16, 1" : "=r"(c1));
+  u32 c1 = hal_config1();
   return ((c1 >> CONFIG1_MMU_SHIFT) & CONFIG1_MMU_MASK) + 1;
 }
 
-/* Invalidates every non-wired TLB entry with a unique VPN2 in kseg0 (never matched). */
+/* Invalidates every non-wired TLB entry (hal.h: TLBWI per entry natively, one tlb_op batch
+   under PV). */
 void tlb_init(void) {
   u32 n = tlb_entries();
   u32 wired = mfc0(C0_WIRED);
-  mtc0(C0_PAGEMASK, 0);
-  mtc0(C0_ENTRYLO0, 0);
-  mtc0(C0_ENTRYLO1, 0);
-  for (u32 i = wired; i < n; i++) {
-    mtc0(C0_INDEX, i);
-    mtc0(C0_ENTRYHI, 0x80000000u + (i << 13));
-    __asm__ volatile("tlbwi\n\tehb" ::: "memory");
-  }
+  hal_tlb_invalidate(wired, n);
   mtc0(C0_ENTRYHI, 0);
 }
 
 /*
  * Rewrites the TLB entry (if any) for the pair holding va in the current address space
- * with the page table's values. Reads the PTEs first: in the ksseg build reading them may
+ * with the page table's values (hal.h: TLBP + TLBWI natively, one probing batch entry under
+ * PV). Reads the PTEs first: in the ksseg build reading them may
  * itself take a ksseg refill, which rewrites EntryHi and EntryLo.
  */
 static void tlb_update(struct proc *p, u32 va) {
@@ -67,27 +61,7 @@ static void tlb_update(struct proc *p, u32 va) {
   u32 lo0 = pair[0];
   u32 lo1 = pair[2];
   u32 hi = (va & ~0x1fffu) | p->asid;
-  /* One block: nothing between TLBP and TLBWI may touch memory (see above). */
-  __asm__ volatile(
-      ".set push\n\t"
-      ".set noreorder\n\t"
-      "mtc0 %0, $10\n\t"
-      "ehb\n\t"
-      "tlbp\n\t"
-      "ehb\n\t"
-      "mfc0 $8, $0\n\t"
-      "bltz $8, 1f\n\t"
-      "nop\n\t"
-      "mtc0 %1, $2\n\t"
-      "mtc0 %2, $3\n\t"
-      "ehb\n\t"
-      "tlbwi\n\t"
-      "ehb\n"
-      "1:\n\t"
-      ".set pop"
-      :
-      : "r"(hi), "r"(lo0), "r"(lo1)
-      : "$8", "memory");
+  hal_tlb_update(hi, lo0, lo1);
   mtc0(C0_ENTRYHI, p->asid);
 }
 

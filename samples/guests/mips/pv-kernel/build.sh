@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the MIPS PV kernel (README.md): the kernel sample's user programs, embedded into the
-# kernel sample's sources with the HAL swapped (pv.h, pv.c, vectors.S, start.S and the copies
-# of main.c trap.c proc.c vm.c console.c): pv-kernel.elf, linked in ksseg (0xC0000000) from
-# physical 0x10000. Reproducible like ../kernel/build.sh (relative paths,
-# -ffile-prefix-map, no build-id); the committed ELF must be byte-identical to a rebuild.
+# kernel sample's C sources (../kernel/{main,trap,proc,vm,console}.c) compiled against the PV
+# HAL (include/hal.h, pv.h, pv.c) with the PV vectors.S and start.S: pv-kernel.elf, linked in
+# ksseg (0xC0000000) from physical 0x10000. Reproducible like ../kernel/build.sh (relative
+# paths, -ffile-prefix-map, no build-id); the committed ELF must be byte-identical to a rebuild.
 set -euo pipefail
 cd "$(dirname "$0")"
 CC="${MIPS_CC:-mipsel-linux-gnu-gcc}"
@@ -33,9 +33,10 @@ user() { # name sources...
 user compute "$K/user/compute-main.c" ../../common/compute.c -DCOMPUTE_NO_MAIN
 user bench "$K/user/kbench.c"
 
-# include/ (kernel.h, layout.h, pv.h) first: it shadows the native kernel's headers.
-KSRC=(vectors.S start.S main.c trap.c proc.c vm.c console.c pv.c "$K/lib/fmt.c" "$K/lib/mem.c" "$K/user-images.S")
+# include/ first: its hal.h shadows the native kernel's (kernel.h includes <hal.h>).
+KSRC=(vectors.S start.S "$K/main.c" "$K/trap.c" "$K/proc.c" "$K/vm.c" "$K/console.c" pv.c
+  "$K/lib/fmt.c" "$K/lib/mem.c" "$K/user-images.S")
 sed -e "s/KVA_BASE/0xC0000000/g" kernel.ld.in >"$B/pv-kernel.ld"
-"$CC" "${CFLAGS[@]}" -Iinclude -I"$K/include" -I"$K/lib" -I../../include "${LDFLAGS[@]}" -DKVA_BASE=0xC0000000 \
+"$CC" "${CFLAGS[@]}" -Iinclude -I"$K/include" -I../../include "${LDFLAGS[@]}" -DKVA_BASE=0xC0000000 \
   -Wa,-I,"$B" -Wl,-T,"$B/pv-kernel.ld" -o pv-kernel.elf "${KSRC[@]}"
 echo "built samples/guests/mips/pv-kernel/pv-kernel.elf"

@@ -10,18 +10,6 @@ typedef unsigned int u32;
 typedef int s32;
 typedef unsigned char u8;
 
-/* CP0 access from C. Register numbers must be literal constants. */
-#define CP0_STR2(x) #x
-#define CP0_STR(x) CP0_STR2(x)
-#define mfc0(reg)                                                                    \
-  ({                                                                                 \
-    u32 v_;                                                                          \
-    __asm__ volatile("mfc0 %0, $" CP0_STR(reg) : "=r"(v_));                          \
-    v_;                                                                              \
-  })
-#define mtc0(reg, val)                                                               \
-  __asm__ volatile("mtc0 %z0, $" CP0_STR(reg) "\n\tehb" : : "Jr"((u32)(val)) : "memory")
-
 /* Saved user context; offsets are the TF_* constants of layout.h. */
 struct trapframe {
   u32 regs[32]; /* regs[0] unused; k0/k1 not saved */
@@ -58,7 +46,7 @@ extern struct proc *cur_proc;
 void trap_return(struct trapframe *tf) __attribute__((noreturn));
 
 /* console.c */
-void uart_init(void);
+void console_init(void);
 void kputs(const char *s);
 void kput_u32(u32 v);
 void kput_hex(u32 v);
@@ -86,5 +74,8 @@ extern u32 timer_ticks; /* timing-dependent: only "seen or not" is ever printed 
 struct trapframe *trap_handler(struct trapframe *tf);
 void timer_arm(void);
 
+/* The hardware layer: include/hal.h natively, the PV kernel's include/hal.h (found first on its
+   include path, hence <>) in pv-kernel.elf. */
+#include <hal.h>
 
 #endif

@@ -7,6 +7,10 @@
 #ifndef PV_H
 #define PV_H
 
+/* The PV kernel's image starts at physical KIMG_PHYS (kernel.ld.in): pfns 0-3 hold start_info,
+   shared_info and the store and console rings, pfn 4 the privileged-register page. */
+#define KIMG_PHYS 0x00010000
+
 /* struct pvkit_mips_privregs offsets (all u32, in the ABI's order). */
 #define PR_STATUS 0
 #define PR_CAUSE 4
