@@ -24,6 +24,7 @@ export async function runX86Mode(
     ramMib?: string | number;
     maxCycles?: string | number;
     input?: string;
+    trace?: string;
   },
   io: { stdout: (text: string) => void; stderr: (text: string) => void },
 ): Promise<number> {
@@ -75,6 +76,7 @@ export async function runX86Mode(
     out,
     ...(ramMib ? { ramMib } : {}),
     ...(maxCycles ? { maxCycles } : {}),
+    ...(opts.trace ? { trace: { kinds: opts.trace, write: (l: string) => io.stderr(`${l}\n`) } } : {}),
   });
   for (const d of res.domains) if (d.diagnostic) io.stderr(`pvkit: domain crashed: ${d.diagnostic}\n`);
   if (opts.stats) io.stderr(formatX86FullStats(res));

@@ -30,6 +30,7 @@ export async function runMipsMode(
     ramMib?: string | number;
     maxCycles?: string | number;
     input?: string;
+    trace?: string;
   },
   io: RunModeIo,
 ): Promise<number> {
@@ -65,6 +66,7 @@ export async function runMipsMode(
     out,
     ...(ramMib ? { ramMib } : {}),
     ...(maxCycles ? { maxCycles } : {}),
+    ...(opts.trace ? { trace: { kinds: opts.trace, write: (l: string) => io.stderr(`${l}\n`) } } : {}),
   });
   for (const d of res.domains) if (d.diagnostic) io.stderr(`pvkit: domain crashed: ${d.diagnostic}\n`);
   if (opts.stats) io.stderr(formatFullStats(res));
@@ -76,7 +78,14 @@ export async function runMipsMode(
 /** `pvkit run --mode …` / several guests: MIPS only; console to stdout, diagnostics to stderr. */
 export async function runMipsCli(
   files: readonly string[],
-  opts: { arch?: string; mode?: string; stats?: boolean; ramMib?: string | number; input?: string },
+  opts: {
+    arch?: string;
+    mode?: string;
+    stats?: boolean;
+    ramMib?: string | number;
+    input?: string;
+    trace?: string;
+  },
 ): Promise<number> {
   const arches = files.map((f) => opts.arch ?? archOfElf(new Uint8Array(readFileSync(f))));
   if (arches.every((a) => a === "x86"))

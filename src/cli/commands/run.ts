@@ -202,11 +202,12 @@ export function registerRun(program: Command): void {
       "raw disk image as the IDE primary master (ports 0x1F0/0x3F6, ISA IRQ14; x86 adds PCI bus-master DMA)",
     )
     .option("--nic <mode>", "NE2000 at port 0x300, ISA IRQ9; mode: loopback (frames sent come back)")
+    .option("--trace <kinds>", "with --mode full|pv: trace on stderr (hypercalls,events or all)")
     .addHelpText(
       "after",
       "\nExit status: the guest's exit-port value (low 8 bits); 124 at --max-instructions;\n125 when the board stops the guest (unhandled exception, exception loop, idle forever).",
     )
-    .action(async (guests: string[], opts: RunOptions & { mode?: string }) => {
+    .action(async (guests: string[], opts: RunOptions & { mode?: string; trace?: string }) => {
       const several = opts.mode !== undefined || guests.length > 1;
       process.exitCode = several
         ? await runMipsCli(guests, opts)

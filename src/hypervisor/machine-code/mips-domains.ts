@@ -18,6 +18,7 @@ import {
 } from "../../machine/index.js";
 import type { Domain } from "../domain.js";
 import { Hypervisor } from "../hypervisor.js";
+import { startTraces } from "../trace.js";
 import { hypercallFromRegisters } from "../trap-hypercall.js";
 import { formatMonitorStats } from "./format-stats.js";
 
@@ -50,6 +51,8 @@ export interface FullVirtOptions {
   readonly compileBlocks?: boolean;
   /** Scheduler slice in cycles. */
   readonly sliceCycles?: number;
+  /** Trace kinds (see `parseTraceKinds`: hypercalls, events, … or all) and where each line goes. */
+  readonly trace?: { readonly kinds: string; readonly write: (line: string) => void };
 }
 
 export interface FullVirtDomainResult {
@@ -84,6 +87,7 @@ export async function runFullVirt(
     ...(opts.oracle ? { oracle: true } : {}),
     ...(opts.sliceCycles ? { sliceCycles: opts.sliceCycles } : {}),
   });
+  const stopTraces = opts.trace ? startTraces(hv, opts.trace.kinds, opts.trace.write) : () => {};
   const machine = new disco.DiscoMachine({
     memory: hv.memory,
     clock: hv.clock,
@@ -170,6 +174,7 @@ export async function runFullVirt(
       monitorCycles: d.stats.monitorCycles,
     };
   });
+  stopTraces();
   return { end, domains: results, cycles: hv.clock.cycles, wallMs, hypervisor: hv, vcpus };
 }
 

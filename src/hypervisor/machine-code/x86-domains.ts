@@ -7,6 +7,7 @@ import { ShutdownReason } from "../../hypercalls/index.js";
 import { type CostName, CostTable, costTableHash, PhysicalMemory } from "../../machine/index.js";
 import type { Domain } from "../domain.js";
 import { Hypervisor } from "../hypervisor.js";
+import { startTraces } from "../trace.js";
 import { formatMonitorStats } from "./format-stats.js";
 
 export interface X86GuestImage {
@@ -30,6 +31,8 @@ export interface X86FullOptions {
   /** scan_for_nonvirtualizable (default true). */
   readonly scan?: boolean;
   readonly sliceCycles?: number;
+  /** Trace kinds (see `parseTraceKinds`: hypercalls, events, … or all) and where each line goes. */
+  readonly trace?: { readonly kinds: string; readonly write: (line: string) => void };
 }
 
 export interface X86FullDomainResult {
@@ -65,6 +68,7 @@ export async function runFullVirtX86(
     ...(opts.oracle ? { oracle: true } : {}),
     ...(opts.sliceCycles ? { sliceCycles: opts.sliceCycles } : {}),
   });
+  const stopTraces = opts.trace ? startTraces(hv, opts.trace.kinds, opts.trace.write) : () => {};
   const machine = new vmware.X86FullMachine({ memory: hv.memory, clock: hv.clock, costs: hv.costs });
   const ramBytes = (opts.ramMib ?? 128) << 20;
   const prefix = opts.prefix ?? guests.length > 1;
@@ -122,6 +126,7 @@ export async function runFullVirtX86(
       monitorCycles: d.stats.monitorCycles,
     };
   });
+  stopTraces();
   return { end, domains: results, cycles: hv.clock.cycles, wallMs, hypervisor: hv, vcpus };
 }
 

@@ -92,7 +92,7 @@ describe("MIPS PV kernel", () => {
     expect(ticks[0]).toBeGreaterThan(2 * ticks[1]!);
   }, 60_000);
 
-  it("pvkit run --mode pv runs it (exit status 0, console on stdout)", async () => {
+  it("pvkit run --mode pv runs it (exit status 0, console on stdout, --trace on stderr)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pvkit-mips-pv-"));
     try {
       const file = join(dir, "pv-kbench.elf");
@@ -101,11 +101,15 @@ describe("MIPS PV kernel", () => {
       let err = "";
       const code = await runMipsMode(
         [file],
-        { mode: "pv", stats: true },
+        { mode: "pv", stats: true, trace: "hypercalls" },
         { stdout: (t) => (out += t), stderr: (t) => (err += t) },
       );
       expect(err).not.toContain("crashed");
       expect(code).toBe(0);
+      // The trace names the PV kernel's hypercalls, stamped with the simulated cycle.
+      expect(err).toMatch(/^\[\s*\d+\] d0 mips_set_vectors\(0xc0010000(, 0x0)*\) = 0$/m);
+      expect(err).toMatch(/^\[\s*\d+\] d0 mips_tlb_op\(/m);
+      expect(out).not.toMatch(/mips_tlb_op/);
       expect(out).toContain("kbench: null syscalls 4000, all returned the pid");
       expect(out.trimEnd().endsWith("*** PVKIT KERNEL DONE ***")).toBe(true);
     } finally {
