@@ -3463,6 +3463,37 @@ export class X86Cpu {
     }
   }
 
+  /**
+   * The checks far RET and IRET make on the code selector they pop (SDM Vol. 2, RET/IRET
+   * "return to same/outer privilege level"): not null, a code segment, RPL ≥ CPL, DPL = RPL
+   * (≤ RPL if conforming), present. Leaves the descriptor in descLo/descHi/descAddr; false if
+   * it raised #GP/#NP.
+   */
+  private loadReturnCodeDescriptor(sel: number): boolean {
+    const rpl = sel & 3;
+    if ((sel & ~3) === 0) {
+      this.gp(0);
+      return false;
+    }
+    if (!this.readDescriptor(sel, Vector.GP)) return false;
+    const attr = descAttr(this.descHi);
+    const err = sel & 0xfffc;
+    if ((attr & (ATTR_S | ATTR_CODE)) !== (ATTR_S | ATTR_CODE) || rpl < this.cplv) {
+      this.gp(err);
+      return false;
+    }
+    const dpl = attrDpl(attr);
+    if ((attr & ATTR_DC) !== 0 ? dpl > rpl : dpl !== rpl) {
+      this.gp(err);
+      return false;
+    }
+    if ((attr & ATTR_P) === 0) {
+      this.fault(Vector.NP, err, true);
+      return false;
+    }
+    return true;
+  }
+
   private farReturn(extra: number): void {
     const os = this.os;
     const regs = this.regs;
@@ -3471,26 +3502,7 @@ export class X86Cpu {
     if (this.pend >= 0) return;
     const t = os === 4 ? eip : eip & 0xffff;
     const rpl = sel & 3;
-    if ((sel & ~3) === 0) {
-      this.gp(0);
-      return;
-    }
-    if (!this.readDescriptor(sel, Vector.GP)) return;
-    const attr = descAttr(this.descHi);
-    const err = sel & 0xfffc;
-    if ((attr & (ATTR_S | ATTR_CODE)) !== (ATTR_S | ATTR_CODE) || rpl < this.cplv) {
-      this.gp(err);
-      return;
-    }
-    const dpl = attrDpl(attr);
-    if ((attr & ATTR_DC) !== 0 ? dpl > rpl : dpl !== rpl) {
-      this.gp(err);
-      return;
-    }
-    if ((attr & ATTR_P) === 0) {
-      this.fault(Vector.NP, err, true);
-      return;
-    }
+    if (!this.loadReturnCodeDescriptor(sel)) return;
     if (rpl === this.cplv) {
       const esp = regs[ESP]!;
       regs[ESP] = this.newSp(esp, 2 * os + extra);
@@ -3571,26 +3583,7 @@ export class X86Cpu {
       return;
     }
     const rpl = sel & 3;
-    if ((sel & ~3) === 0) {
-      this.gp(0);
-      return;
-    }
-    if (!this.readDescriptor(sel, Vector.GP)) return;
-    const attr = descAttr(this.descHi);
-    const err = sel & 0xfffc;
-    if ((attr & (ATTR_S | ATTR_CODE)) !== (ATTR_S | ATTR_CODE) || rpl < this.cplv) {
-      this.gp(err);
-      return;
-    }
-    const dpl = attrDpl(attr);
-    if ((attr & ATTR_DC) !== 0 ? dpl > rpl : dpl !== rpl) {
-      this.gp(err);
-      return;
-    }
-    if ((attr & ATTR_P) === 0) {
-      this.fault(Vector.NP, err, true);
-      return;
-    }
+    if (!this.loadReturnCodeDescriptor(sel)) return;
     const oldCpl = this.cplv;
     const oldIopl = (this.flags & IOPL_MASK) >>> IOPL_SHIFT;
     let mask = OSZAPC | TF | DF | NT | RF | (os === 4 ? AC | ID : 0);
