@@ -8,19 +8,16 @@
 import { basename } from "node:path";
 import { disco } from "../../full-virt/index.js";
 import { ShutdownReason } from "../../hypercalls/index.js";
-import {
-  type CostName,
-  CostTable,
-  costTableHash,
-  createBoard,
-  PhysicalMemory,
-  StopReason,
-} from "../../machine/index.js";
+import { costTableHash, createBoard, StopReason } from "../../machine/index.js";
 import type { Domain } from "../domain.js";
-import { Hypervisor } from "../hypervisor.js";
-import { startTraces } from "../trace.js";
 import { hypercallFromRegisters } from "../trap-hypercall.js";
-import { formatMonitorStats } from "./format-stats.js";
+import {
+  formatMonitorStats,
+  type MonitorDomainResult,
+  type MonitorRunOptions,
+  type MonitorRunResult,
+  monitorHypervisor,
+} from "./monitor-run.js";
 
 export interface MipsGuestImage {
   /** Domain name (console prefix). */
@@ -35,59 +32,21 @@ export interface MipsGuestImage {
   readonly pv?: boolean;
 }
 
-export interface FullVirtOptions {
-  /** Receives every console line, prefixed `[name] ` when several guests run (or `prefix`). */
-  readonly out: (line: string) => void;
-  readonly prefix?: boolean;
-  /** Guest RAM per domain in MiB (default 128, mipssim's). */
-  readonly ramMib?: number;
-  /** Machine memory in MiB (default 128: guests' pages are taken on demand). */
-  readonly machineMib?: number;
-  readonly maxCycles?: number;
-  /** Install the hypervisor's isolation oracle (tests). */
-  readonly oracle?: boolean;
-  readonly costs?: Readonly<Record<CostName, number>>;
+export interface FullVirtOptions extends MonitorRunOptions {
   /** Compile guest blocks on the CPU (default true). */
   readonly compileBlocks?: boolean;
-  /** Scheduler slice in cycles. */
-  readonly sliceCycles?: number;
-  /** Trace kinds (see `parseTraceKinds`: hypercalls, events, … or all) and where each line goes. */
-  readonly trace?: { readonly kinds: string; readonly write: (line: string) => void };
 }
 
-export interface FullVirtDomainResult {
-  readonly name: string;
-  readonly state: string;
-  /** The value the guest wrote to its exit port (null if it did not). */
-  readonly exitValue: number | null;
-  readonly diagnostic: string | null;
-  readonly output: string;
-  readonly stats: disco.DiscoStats;
-  readonly guestCycles: number;
-  readonly monitorCycles: number;
-}
+export type FullVirtDomainResult = MonitorDomainResult<disco.DiscoStats>;
 
-export interface FullVirtResult {
-  readonly end: string;
-  readonly domains: FullVirtDomainResult[];
-  readonly cycles: number;
-  readonly wallMs: number;
-  readonly hypervisor: Hypervisor;
-  readonly vcpus: disco.DiscoVcpu[];
-}
+export type FullVirtResult = MonitorRunResult<disco.DiscoStats, disco.DiscoVcpu>;
 
 /** Runs MIPS guests fully virtualized as Disco domains until every one ends (or maxCycles). */
 export async function runFullVirt(
   guests: readonly MipsGuestImage[],
   opts: FullVirtOptions,
 ): Promise<FullVirtResult> {
-  const hv = new Hypervisor({
-    memory: new PhysicalMemory((opts.machineMib ?? 128) << 20),
-    costs: opts.costs ?? CostTable,
-    ...(opts.oracle ? { oracle: true } : {}),
-    ...(opts.sliceCycles ? { sliceCycles: opts.sliceCycles } : {}),
-  });
-  const stopTraces = opts.trace ? startTraces(hv, opts.trace.kinds, opts.trace.write) : () => {};
+  const { hv, stopTraces } = monitorHypervisor(opts, 128);
   const machine = new disco.DiscoMachine({
     memory: hv.memory,
     clock: hv.clock,

@@ -4,11 +4,15 @@
  */
 import { vmware } from "../../full-virt/index.js";
 import { ShutdownReason } from "../../hypercalls/index.js";
-import { type CostName, CostTable, costTableHash, PhysicalMemory } from "../../machine/index.js";
+import { costTableHash } from "../../machine/index.js";
 import type { Domain } from "../domain.js";
-import { Hypervisor } from "../hypervisor.js";
-import { startTraces } from "../trace.js";
-import { formatMonitorStats } from "./format-stats.js";
+import {
+  formatMonitorStats,
+  type MonitorDomainResult,
+  type MonitorRunOptions,
+  type MonitorRunResult,
+  monitorHypervisor,
+} from "./monitor-run.js";
 
 export interface X86GuestImage {
   readonly name: string;
@@ -18,42 +22,14 @@ export interface X86GuestImage {
   readonly cmdline?: string;
 }
 
-export interface X86FullOptions {
-  readonly out: (line: string) => void;
-  readonly prefix?: boolean;
-  /** Guest RAM per domain in MiB (default 128, QEMU pc's). */
-  readonly ramMib?: number;
-  /** Machine memory in MiB (default 256; guest frames are taken on demand). */
-  readonly machineMib?: number;
-  readonly maxCycles?: number;
-  readonly oracle?: boolean;
-  readonly costs?: Readonly<Record<CostName, number>>;
+export interface X86FullOptions extends MonitorRunOptions {
   /** scan_for_nonvirtualizable (default true). */
   readonly scan?: boolean;
-  readonly sliceCycles?: number;
-  /** Trace kinds (see `parseTraceKinds`: hypercalls, events, … or all) and where each line goes. */
-  readonly trace?: { readonly kinds: string; readonly write: (line: string) => void };
 }
 
-export interface X86FullDomainResult {
-  readonly name: string;
-  readonly state: string;
-  readonly exitValue: number | null;
-  readonly diagnostic: string | null;
-  readonly output: string;
-  readonly stats: vmware.X86FullStats;
-  readonly guestCycles: number;
-  readonly monitorCycles: number;
-}
+export type X86FullDomainResult = MonitorDomainResult<vmware.X86FullStats>;
 
-export interface X86FullResult {
-  readonly end: string;
-  readonly domains: X86FullDomainResult[];
-  readonly cycles: number;
-  readonly wallMs: number;
-  readonly hypervisor: Hypervisor;
-  readonly vcpus: vmware.X86FullVcpu[];
-}
+export type X86FullResult = MonitorRunResult<vmware.X86FullStats, vmware.X86FullVcpu>;
 
 /** Frames each domain may take beyond its RAM for the monitor (hole, shadows, patched copies). */
 const MONITOR_FRAMES = 4096;
@@ -62,13 +38,7 @@ export async function runFullVirtX86(
   guests: readonly X86GuestImage[],
   opts: X86FullOptions,
 ): Promise<X86FullResult> {
-  const hv = new Hypervisor({
-    memory: new PhysicalMemory((opts.machineMib ?? 256) << 20),
-    costs: opts.costs ?? CostTable,
-    ...(opts.oracle ? { oracle: true } : {}),
-    ...(opts.sliceCycles ? { sliceCycles: opts.sliceCycles } : {}),
-  });
-  const stopTraces = opts.trace ? startTraces(hv, opts.trace.kinds, opts.trace.write) : () => {};
+  const { hv, stopTraces } = monitorHypervisor(opts, 256);
   const machine = new vmware.X86FullMachine({ memory: hv.memory, clock: hv.clock, costs: hv.costs });
   const ramBytes = (opts.ramMib ?? 128) << 20;
   const prefix = opts.prefix ?? guests.length > 1;

@@ -1,0 +1,87 @@
+/** What both monitors' runners share: options, results, the hypervisor set-up and the `--stats` block. */
+import { type CostName, CostTable, PhysicalMemory } from "../../machine/index.js";
+import { Hypervisor } from "../hypervisor.js";
+import { startTraces } from "../trace.js";
+
+/** Options both monitors' runners take (`runFullVirt`, `runFullVirtX86`). */
+export interface MonitorRunOptions {
+  /** Receives every console line, prefixed `[name] ` when several guests run (or `prefix`). */
+  readonly out: (line: string) => void;
+  readonly prefix?: boolean;
+  /** Guest RAM per domain in MiB (default 128, the QEMU board's). */
+  readonly ramMib?: number;
+  /** Machine memory in MiB (guest frames are taken on demand). */
+  readonly machineMib?: number;
+  readonly maxCycles?: number;
+  /** Install the hypervisor's isolation oracle (tests). */
+  readonly oracle?: boolean;
+  readonly costs?: Readonly<Record<CostName, number>>;
+  /** Scheduler slice in cycles. */
+  readonly sliceCycles?: number;
+  /** Trace kinds (see `parseTraceKinds`: hypercalls, events, … or all) and where each line goes. */
+  readonly trace?: { readonly kinds: string; readonly write: (line: string) => void };
+}
+
+/** One domain's outcome; `S` is the monitor's statistics type. */
+export interface MonitorDomainResult<S> {
+  readonly name: string;
+  readonly state: string;
+  /** The value the guest wrote to its exit port (null if it did not). */
+  readonly exitValue: number | null;
+  readonly diagnostic: string | null;
+  readonly output: string;
+  readonly stats: S;
+  readonly guestCycles: number;
+  readonly monitorCycles: number;
+}
+
+/** A whole run; `V` is the monitor's vCPU type. */
+export interface MonitorRunResult<S, V> {
+  readonly end: string;
+  readonly domains: MonitorDomainResult<S>[];
+  readonly cycles: number;
+  readonly wallMs: number;
+  readonly hypervisor: Hypervisor;
+  readonly vcpus: V[];
+}
+
+/** The hypervisor a monitor run uses, with the requested traces started; call `stopTraces` at the end. */
+export function monitorHypervisor(
+  opts: MonitorRunOptions,
+  defaultMachineMib: number,
+): { hv: Hypervisor; stopTraces: () => void } {
+  const hv = new Hypervisor({
+    memory: new PhysicalMemory((opts.machineMib ?? defaultMachineMib) << 20),
+    costs: opts.costs ?? CostTable,
+    ...(opts.oracle ? { oracle: true } : {}),
+    ...(opts.sliceCycles ? { sliceCycles: opts.sliceCycles } : {}),
+  });
+  const stopTraces = opts.trace ? startTraces(hv, opts.trace.kinds, opts.trace.write) : () => {};
+  return { hv, stopTraces };
+}
+
+/** The `--stats` block both monitors print: one section per domain, then machine totals. */
+export interface MonitorRunStats {
+  readonly domains: readonly {
+    readonly name: string;
+    readonly state: string;
+    readonly guestCycles: number;
+    readonly monitorCycles: number;
+    readonly stats: { format(title: string): string };
+  }[];
+  readonly cycles: number;
+  readonly wallMs: number;
+}
+
+export function formatMonitorStats(title: string, res: MonitorRunStats): string {
+  const parts = [`pvkit stats (${title})`];
+  for (const d of res.domains) {
+    parts.push(
+      d.stats.format(
+        `domain ${d.name} (${d.state}): guest ${d.guestCycles} cycles, monitor ${d.monitorCycles} cycles`,
+      ),
+    );
+  }
+  parts.push(`  machine: ${res.cycles} cycles, wall time ${(res.wallMs / 1000).toFixed(3)} s`);
+  return `${parts.join("\n")}\n`;
+}
