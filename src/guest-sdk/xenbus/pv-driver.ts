@@ -138,6 +138,22 @@ export abstract class PvBackend extends PvDriverBase {
   /** Releases what `attach` took. */
   protected async detach(): Promise<void> {}
 
+  /** Why this back end disconnected its front end, if it did (also written to `<dir>/error`). */
+  error: string | null = null;
+
+  /**
+   * Disconnects a misbehaving front end: records `reason` in `<dir>/error` (as Linux's
+   * xenbus_dev_fatal does), lets go of its resources (`detach`) and goes Closing; the handshake
+   * finishes to Closed when the front end closes. Only the first reason is kept.
+   */
+  async fail(reason: string): Promise<void> {
+    if (this.error !== null) return;
+    this.error = reason;
+    await this.env.store.write(`${this.dir}/error`, reason);
+    await this.detach();
+    await this.publishState(XenbusState.Closing);
+  }
+
   /** Reads a key of the front end's directory. */
   protected frontendKey(key: string): Promise<string> {
     return this.env.store.read(`${this.frontendDir}/${key}`);

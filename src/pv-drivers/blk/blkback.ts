@@ -158,8 +158,6 @@ export class BlkBackend extends PvBackend {
   channel: EventChannel | null = null;
   /** The ABI the front end asked for. */
   abi: BlkifAbi | null = null;
-  /** Why this back end disconnected its front end, if it did (also written to `<dir>/error`). */
-  error: string | null = null;
   readonly dataPath: BlkDataPath;
   readonly maxIndirectSegments: number;
   private readonly features: { flush: boolean; barrier: boolean; discard: boolean };
@@ -268,19 +266,6 @@ export class BlkBackend extends PvBackend {
     // Unmap before the front end ends access: the grant stays pinned until then.
     if (this.ringMapping) await this.env.grants.unmap(this.ringMapping);
     this.ringMapping = null;
-  }
-
-  /**
-   * Disconnects a misbehaving front end: records `reason` in `<dir>/error` (as xenbus_dev_fatal
-   * does), lets go of its ring and goes Closing. The base class finishes to Closed when the
-   * front end closes.
-   */
-  async fail(reason: string): Promise<void> {
-    if (this.error !== null) return;
-    this.error = reason;
-    await this.env.store.write(`${this.dir}/error`, reason);
-    await this.detach();
-    await this.publishState(XenbusState.Closing);
   }
 
   // --- request processing ------------------------------------------------------------------

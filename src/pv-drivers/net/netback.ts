@@ -177,8 +177,6 @@ export class NetBackend extends PvBackend {
   rxRing: AsyncBackRing<NetifRxRequest, NetifRxResponse> | null = null;
   channel: EventChannel | null = null;
   port: SwitchPort | null = null;
-  /** Why this back end disconnected its front end, if it did (also in `<dir>/error`). */
-  error: string | null = null;
   readonly maxSlots: number;
   readonly fatalSlots: number;
   readonly maxFrameSize: number;
@@ -323,15 +321,6 @@ export class NetBackend extends PvBackend {
     if (this.rxMap) await this.env.grants.unmap(this.rxMap);
     this.txMap = null;
     this.rxMap = null;
-  }
-
-  /** Disconnects a misbehaving front end: `<dir>/error`, rings released, Closing. */
-  async fail(reason: string): Promise<void> {
-    if (this.error !== null) return;
-    this.error = reason;
-    await this.env.store.write(`${this.dir}/error`, reason);
-    await this.detach();
-    await this.publishState(XenbusState.Closing);
   }
 
   // --- transmit ------------------------------------------------------------------------------
