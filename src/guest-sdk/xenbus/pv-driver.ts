@@ -159,8 +159,25 @@ export abstract class PvBackend extends PvDriverBase {
     return this.env.store.read(`${this.frontendDir}/${key}`);
   }
 
-  /** Runs the handshake up to Connected, then serves the close request when it comes. */
+  /**
+   * Runs the handshake up to Connected, then serves the close request when it comes. If the
+   * handshake fails (a bad ring-ref, an unknown protocol, the front end closing early), the
+   * reason goes to `<dir>/error`, this side goes Closing then Closed — so the front end's connect
+   * fails instead of waiting — and the error is rethrown.
+   */
   async connect(): Promise<void> {
+    try {
+      await this.handshake();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (this.error === null) await this.fail(reason);
+      await this.publishState(XenbusState.Closed);
+      this.closed = Promise.resolve();
+      throw err;
+    }
+  }
+
+  private async handshake(): Promise<void> {
     this.frontendDir = await this.env.store.read(`${this.dir}/frontend`);
     const keys = await this.advertise();
     for (const [k, v] of Object.entries(keys)) await this.env.store.write(`${this.dir}/${k}`, v);

@@ -32,7 +32,6 @@ import {
   PvBackend,
   type PvEnv,
   XenbusError,
-  XenbusState,
 } from "../../guest-sdk/index.js";
 import { DomId, GntSt } from "../../hypercalls/index.js";
 import { CostTable } from "../../machine/index.js";
@@ -199,23 +198,6 @@ export class BlkBackend extends PvBackend {
     if (this.maxIndirectSegments > 0)
       keys["feature-max-indirect-segments"] = String(this.maxIndirectSegments);
     return keys;
-  }
-
-  /**
-   * Runs the handshake; if it fails after the front end published its keys (a bad ring-ref, an
-   * unknown protocol), the reason goes to `<dir>/error`, this side goes Closing then Closed —
-   * so the front end's connect fails instead of waiting — and the error is rethrown.
-   */
-  override async connect(): Promise<void> {
-    try {
-      await super.connect();
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      if (this.error === null) await this.fail(reason);
-      await this.publishState(XenbusState.Closed);
-      this.closed = Promise.resolve();
-      throw err;
-    }
   }
 
   protected override async attach(): Promise<void> {

@@ -40,7 +40,6 @@ import {
   PvBackend,
   type PvEnv,
   XenbusError,
-  XenbusState,
 } from "../../guest-sdk/index.js";
 import { DomId, GntSt } from "../../hypercalls/index.js";
 import { CostTable } from "../../machine/index.js";
@@ -233,19 +232,6 @@ export class NetBackend extends PvBackend {
 
   protected override async advertise(): Promise<Record<string, string>> {
     return { [NetifKey.FeatureRxCopy]: "1", [NetifKey.FeatureRxFlip]: "0", [NetifKey.FeatureSg]: "1" };
-  }
-
-  /** Runs the handshake; a failure after the front end published its keys closes this side with `<dir>/error`. */
-  override async connect(): Promise<void> {
-    try {
-      await super.connect();
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      if (this.error === null) await this.fail(reason);
-      await this.publishState(XenbusState.Closed);
-      this.closed = Promise.resolve();
-      throw err;
-    }
   }
 
   protected override async attach(): Promise<void> {
