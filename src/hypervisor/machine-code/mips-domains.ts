@@ -16,6 +16,7 @@ import {
   type MonitorDomainResult,
   type MonitorRunOptions,
   type MonitorRunResult,
+  monitorHost,
   monitorHypervisor,
 } from "./monitor-run.js";
 
@@ -68,19 +69,7 @@ export async function runFullVirt(
     if (!g.pv) domain.sharedInfoMfn = -1;
     domain.console.lines.subscribe((l) => opts.out(prefix ? `[${l.name}] ${l.text}` : l.text));
     const host: disco.DiscoHost = {
-      domid: domain.domid,
-      name: domain.name,
-      p2m: domain.p2m,
-      allocator: hv.machineMemory,
-      stats: domain.stats,
-      console: (b) => domain.console.write(Uint8Array.of(b)),
-      shutdown: (code) => {
-        exits.set(domain.domid, code);
-        hv.shutdown(domain.domid, ShutdownReason.poweroff);
-      },
-      crash: (diag) => hv.crash(domain.domid, diag),
-      block: () => hv.scheduler.block(domain.vcpu),
-      wake: () => hv.scheduler.wake(domain.vcpu),
+      ...monitorHost(hv, domain, exits),
       hypercall: (gpr) => {
         hypercallFromRegisters(hv, domain, gpr, scratch);
         // SCHEDOP_shutdown (a PV kernel's exit) or a crash: stop the vCPU now, not at slice end.

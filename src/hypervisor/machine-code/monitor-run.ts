@@ -1,5 +1,8 @@
 /** What both monitors' runners share: options, results, the hypervisor set-up and the `--stats` block. */
+import type { disco } from "../../full-virt/index.js";
+import { ShutdownReason } from "../../hypercalls/index.js";
 import { type CostName, CostTable, PhysicalMemory } from "../../machine/index.js";
+import type { Domain } from "../domain.js";
 import { Hypervisor } from "../hypervisor.js";
 import { startTraces } from "../trace.js";
 
@@ -84,4 +87,26 @@ export function formatMonitorStats(title: string, res: MonitorRunStats): string 
   }
   parts.push(`  machine: ${res.cycles} cycles, wall time ${(res.wallMs / 1000).toFixed(3)} s`);
   return `${parts.join("\n")}\n`;
+}
+
+/**
+ * What a monitor's vCPU needs from the hypervisor for one domain (full-virt declares the
+ * interface, this layer implements it); `exits` records the exit-port value a guest shuts down with.
+ */
+export function monitorHost(hv: Hypervisor, domain: Domain, exits: Map<number, number>): disco.DiscoHost {
+  return {
+    domid: domain.domid,
+    name: domain.name,
+    p2m: domain.p2m,
+    allocator: hv.machineMemory,
+    stats: domain.stats,
+    console: (b) => domain.console.write(Uint8Array.of(b)),
+    shutdown: (code) => {
+      exits.set(domain.domid, code);
+      hv.shutdown(domain.domid, ShutdownReason.poweroff);
+    },
+    crash: (diag) => hv.crash(domain.domid, diag),
+    block: () => hv.scheduler.block(domain.vcpu),
+    wake: () => hv.scheduler.wake(domain.vcpu),
+  };
 }

@@ -3,7 +3,6 @@
  * src/full-virt/x86) on one hypervisor; the x86 counterpart of mips-domains.ts.
  */
 import { vmware } from "../../full-virt/index.js";
-import { ShutdownReason } from "../../hypercalls/index.js";
 import { costTableHash } from "../../machine/index.js";
 import type { Domain } from "../domain.js";
 import {
@@ -11,6 +10,7 @@ import {
   type MonitorDomainResult,
   type MonitorRunOptions,
   type MonitorRunResult,
+  monitorHost,
   monitorHypervisor,
 } from "./monitor-run.js";
 
@@ -55,19 +55,7 @@ export async function runFullVirtX86(
     });
     domain.console.lines.subscribe((l) => opts.out(prefix ? `[${l.name}] ${l.text}` : l.text));
     const host: vmware.X86FullHost = {
-      domid: domain.domid,
-      name: domain.name,
-      p2m: domain.p2m,
-      allocator: hv.machineMemory,
-      stats: domain.stats,
-      console: (b) => domain.console.write(Uint8Array.of(b)),
-      shutdown: (code) => {
-        exits.set(domain.domid, code);
-        hv.shutdown(domain.domid, ShutdownReason.poweroff);
-      },
-      crash: (diag) => hv.crash(domain.domid, diag),
-      block: () => hv.scheduler.block(domain.vcpu),
-      wake: () => hv.scheduler.wake(domain.vcpu),
+      ...monitorHost(hv, domain, exits),
     };
     const vcpu = new vmware.X86FullVcpu(machine, host, {
       ramBytes,
