@@ -14,7 +14,11 @@
  *  - LL and SC only as a pair on the same word with register-only work between;
  *  - memory ops only into the case's 256-byte scratch block through $28; misaligned halfword and
  *    word accesses only to test the address-error exception (recorded by the harness handler);
- *  - no Release 2 instructions (SEB, ROTR, EXT, …): pvkit's CPU is R1, QEMU's 24Kf is R2.
+ *  - no Release 2 instructions (SEB, ROTR, EXT, …): pvkit's CPU is R1, QEMU's 24Kf is R2;
+ *  - no statically never-taken BNE rs,rs / BGTZ $0 / BLTZ $0: QEMU translates them as NOPs
+ *    (target/mips/tcg/translate.c, gen_compute_branch, "Treat as NOP"), so a fault in their
+ *    delay slot is reported there without Cause.BD and resumes after it, where the
+ *    architecture (and pvkit) set BD and EPC = the branch (see test/machine/mips).
  * Encodings are written here from the opcode maps (Vol. II, Table A.2–A.8), independently of
  * pvkit's decode table, so the test does not trust the table it checks.
  */
@@ -266,18 +270,27 @@ type BranchSpec = { make: (target: number) => Item[]; text: string };
 
 function branchSpec(): fc.Arbitrary<BranchSpec> {
   return fc.oneof(
-    fc.tuple(fc.constantFrom(...Object.keys(BR2)), anyReg, anyReg).map(([m, rs, rt]) => ({
-      make: (t: number) => [{ branch: i(BR2[m]!, rs, rt, 0), target: t }],
-      text: `${m} $${rs},$${rt}`,
-    })),
-    fc.tuple(fc.constantFrom(...Object.keys(BR1)), anyReg).map(([m, rs]) => ({
-      make: (t: number) => [{ branch: i(BR1[m]!, rs, 0, 0), target: t }],
-      text: `${m} $${rs}`,
-    })),
-    fc.tuple(fc.constantFrom(...Object.keys(BRZ)), fc.integer({ min: 0, max: 30 })).map(([m, rs]) => ({
-      make: (t: number) => [{ branch: regimm(rs, BRZ[m]!, 0), target: t }],
-      text: `${m} $${rs}`,
-    })),
+    fc
+      .tuple(fc.constantFrom(...Object.keys(BR2)), anyReg, anyReg)
+      .filter(([m, rs, rt]) => !(m === "bne" && rs === rt))
+      .map(([m, rs, rt]) => ({
+        make: (t: number) => [{ branch: i(BR2[m]!, rs, rt, 0), target: t }],
+        text: `${m} $${rs},$${rt}`,
+      })),
+    fc
+      .tuple(fc.constantFrom(...Object.keys(BR1)), anyReg)
+      .filter(([m, rs]) => !(m === "bgtz" && rs === 0))
+      .map(([m, rs]) => ({
+        make: (t: number) => [{ branch: i(BR1[m]!, rs, 0, 0), target: t }],
+        text: `${m} $${rs}`,
+      })),
+    fc
+      .tuple(fc.constantFrom(...Object.keys(BRZ)), fc.integer({ min: 0, max: 30 }))
+      .filter(([m, rs]) => !(m === "bltz" && rs === 0))
+      .map(([m, rs]) => ({
+        make: (t: number) => [{ branch: regimm(rs, BRZ[m]!, 0), target: t }],
+        text: `${m} $${rs}`,
+      })),
     fc.constantFrom(2 as const, 3 as const).map((op) => ({
       make: (t: number) => [{ jump: op, target: t }],
       text: op === 2 ? "j" : "jal",
