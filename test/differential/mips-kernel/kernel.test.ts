@@ -15,6 +15,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { requires } from "../../setup/requires.js";
 import { hasMipsGcc, hasQemuMips, runQemuMips } from "../mips/qemu.js";
 import { END_MARKER } from "./marker.js";
 import {
@@ -52,7 +53,7 @@ describe("kernel sample: expected output is meaningful", () => {
 });
 
 describe.skipIf(!hasQemuMips)(
-  "kernel sample under QEMU mipssim (skipped: qemu-system-mipsel not installed)",
+  requires("kernel sample under QEMU mipssim", hasQemuMips, "qemu-system-mipsel"),
   () => {
     for (const elf of KERNEL_BUILDS) {
       it(`${elf} prints the expected output`, async () => {
@@ -143,7 +144,7 @@ describe.skipIf(!hasQemuMips || boardMissing !== "")(
   },
 );
 
-describe.skipIf(!hasMipsGcc)("kernel sample build (skipped: mipsel-linux-gnu-gcc not installed)", () => {
+describe.skipIf(!hasMipsGcc)(requires("kernel sample build", hasMipsGcc, "mipsel-linux-gnu-gcc"), () => {
   it("rebuilds byte-identical ELFs", () => {
     // Build a copy of samples/guests so the committed files are never touched by the test.
     const dir = mkdtempSync(join(tmpdir(), "pvkit-mips-kernel-"));

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { requires } from "../../setup/requires.js";
 import { hasQemuI386, ideTestImage, runPvkitDevices, runQemuDevices } from "./run.js";
 
 const ELF = "samples/guests/x86/devices/ide-dma-test.elf";
@@ -27,7 +28,7 @@ describe("ide-dma-test.elf on pvkit", () => {
 });
 
 describe.skipIf(!hasQemuI386)(
-  "ide-dma-test.elf: QEMU vs pvkit (skipped: qemu-system-i386 not installed)",
+  requires("ide-dma-test.elf: QEMU vs pvkit", hasQemuI386, "qemu-system-i386"),
   () => {
     it("same console output, exit value and final disk image", async () => {
       const qImg = join(dir, "qemu.img");

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { requires } from "../../setup/requires.js";
 import { hasQemuI386, ideTestImage, runPvkitDevices, runQemuDevices } from "./run.js";
 
 const ELF = "samples/guests/x86/devices/ide-test.elf";
@@ -39,18 +40,21 @@ describe("ide-test.elf on pvkit", () => {
   });
 });
 
-describe.skipIf(!hasQemuI386)("ide-test.elf: QEMU vs pvkit (skipped: qemu-system-i386 not installed)", () => {
-  it("same console output, exit value and final disk image", async () => {
-    const qImg = join(dir, "qemu.img");
-    const pImg = join(dir, "pvkit.img");
-    writeFileSync(qImg, ideTestImage());
-    writeFileSync(pImg, ideTestImage());
-    const q = await runQemuDevices(ELF, { disk: qImg });
-    expect(q.output).toContain("identify status 58");
-    expect(q.exit).toBe(0);
-    const p = runPvkitDevices(ELF, { disk: pImg });
-    expect(p.output).toBe(q.output);
-    expect(p.exit).toBe(q.exit);
-    expect(Buffer.compare(readFileSync(pImg), readFileSync(qImg))).toBe(0);
-  }, 60_000);
-});
+describe.skipIf(!hasQemuI386)(
+  requires("ide-test.elf: QEMU vs pvkit", hasQemuI386, "qemu-system-i386"),
+  () => {
+    it("same console output, exit value and final disk image", async () => {
+      const qImg = join(dir, "qemu.img");
+      const pImg = join(dir, "pvkit.img");
+      writeFileSync(qImg, ideTestImage());
+      writeFileSync(pImg, ideTestImage());
+      const q = await runQemuDevices(ELF, { disk: qImg });
+      expect(q.output).toContain("identify status 58");
+      expect(q.exit).toBe(0);
+      const p = runPvkitDevices(ELF, { disk: pImg });
+      expect(p.output).toBe(q.output);
+      expect(p.exit).toBe(q.exit);
+      expect(Buffer.compare(readFileSync(pImg), readFileSync(qImg))).toBe(0);
+    }, 60_000);
+  },
+);

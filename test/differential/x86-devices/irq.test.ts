@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { requires } from "../../setup/requires.js";
 import { hasQemuI386, ideTestImage, runPvkitDevices, runQemuDevices } from "./run.js";
 
 const ELF = "samples/guests/x86/devices/irq-test.elf";
@@ -36,29 +37,32 @@ describe("irq-test.elf on pvkit", () => {
   });
 });
 
-describe.skipIf(!hasQemuI386)("irq-test.elf: QEMU vs pvkit (skipped: qemu-system-i386 not installed)", () => {
-  it("same console output, exit value and final disk image", async () => {
-    const s = createSocket("udp4");
-    await new Promise<void>((resolve) => s.bind(0, "127.0.0.1", resolve));
-    const { port } = s.address();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-    const qImg = join(dir, "qemu.img");
-    const pImg = join(dir, "pvkit.img");
-    writeFileSync(qImg, ideTestImage());
-    writeFileSync(pImg, ideTestImage());
-    const q = await runQemuDevices(ELF, {
-      disk: qImg,
-      extra: [
-        "-netdev",
-        `socket,id=n0,udp=127.0.0.1:${port},localaddr=127.0.0.1:${port}`,
-        "-device",
-        "ne2k_isa,iobase=0x300,irq=9,netdev=n0",
-      ],
-    });
-    expect(q.output).toBe(EXPECTED);
-    const p = runPvkitDevices(ELF, { disk: pImg, board: { nic: { loopback: true } } });
-    expect(p.output).toBe(q.output);
-    expect(p.exit).toBe(q.exit);
-    expect(Buffer.compare(readFileSync(pImg), readFileSync(qImg))).toBe(0);
-  }, 60_000);
-});
+describe.skipIf(!hasQemuI386)(
+  requires("irq-test.elf: QEMU vs pvkit", hasQemuI386, "qemu-system-i386"),
+  () => {
+    it("same console output, exit value and final disk image", async () => {
+      const s = createSocket("udp4");
+      await new Promise<void>((resolve) => s.bind(0, "127.0.0.1", resolve));
+      const { port } = s.address();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+      const qImg = join(dir, "qemu.img");
+      const pImg = join(dir, "pvkit.img");
+      writeFileSync(qImg, ideTestImage());
+      writeFileSync(pImg, ideTestImage());
+      const q = await runQemuDevices(ELF, {
+        disk: qImg,
+        extra: [
+          "-netdev",
+          `socket,id=n0,udp=127.0.0.1:${port},localaddr=127.0.0.1:${port}`,
+          "-device",
+          "ne2k_isa,iobase=0x300,irq=9,netdev=n0",
+        ],
+      });
+      expect(q.output).toBe(EXPECTED);
+      const p = runPvkitDevices(ELF, { disk: pImg, board: { nic: { loopback: true } } });
+      expect(p.output).toBe(q.output);
+      expect(p.exit).toBe(q.exit);
+      expect(Buffer.compare(readFileSync(pImg), readFileSync(qImg))).toBe(0);
+    }, 60_000);
+  },
+);

@@ -6,6 +6,7 @@
  */
 import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
+import { requires } from "../../setup/requires.js";
 import { hasQemuI386, runPvkitDevices, runQemuDevices } from "./run.js";
 
 const ELF = "samples/guests/x86/devices/ne2000-test.elf";
@@ -40,7 +41,7 @@ describe("ne2000-test.elf on pvkit", () => {
 });
 
 describe.skipIf(!hasQemuI386)(
-  "ne2000-test.elf: QEMU vs pvkit (skipped: qemu-system-i386 not installed)",
+  requires("ne2000-test.elf: QEMU vs pvkit", hasQemuI386, "qemu-system-i386"),
   () => {
     it("same console output and exit value", async () => {
       const port = await freeUdpPort();

@@ -9,11 +9,12 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { requires } from "../../setup/requires.js";
 import { hasClang } from "./qemu.js";
 
 const ELFS = ["hello.elf", "hello-aout.elf", "compute.elf", "mbinfo.elf", "harness.elf", "kernel/kernel.elf"];
 
-describe.skipIf(!hasClang)("x86 guests rebuild byte for byte (skipped: clang/ld.lld not installed)", () => {
+describe.skipIf(!hasClang)(requires("x86 guests rebuild byte for byte", hasClang, "clang/ld.lld"), () => {
   const dir = mkdtempSync(join(tmpdir(), "pvkit-x86-build-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -4,6 +4,7 @@
  * board when PVKIT_SLOW_TESTS=1 (the full workload is ~250 M x86 instructions).
  */
 import { describe, expect, it } from "vitest";
+import { requires } from "../../setup/requires.js";
 import { hasQemuMips, runQemuMips } from "../mips/qemu.js";
 import { hasQemuI386, runPvkitPc, runQemuI386 } from "./qemu.js";
 
@@ -14,7 +15,11 @@ const checksums = (out: string) =>
     .join("\n");
 
 describe.skipIf(!hasQemuI386 || !hasQemuMips)(
-  "compute checksums agree across architectures (skipped: qemu-system-i386 or qemu-system-mipsel not installed)",
+  requires(
+    "compute checksums agree across architectures",
+    hasQemuI386 && hasQemuMips,
+    "qemu-system-i386 or qemu-system-mipsel",
+  ),
   () => {
     it("x86 compute.elf under QEMU pc = MIPS compute.elf under QEMU mipssim", async () => {
       const [x86, mips] = await Promise.all([

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseElf32 } from "../../../src/machine/loader/elf.js";
+import { requires } from "../../setup/requires.js";
 import { hasQemuI386, runPvkitPc, runQemuI386 } from "./qemu.js";
 import { assemble, COMPARED, type Sequence, sequenceArbitrary } from "./random-sequence.js";
 
@@ -66,7 +67,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let boot = 0;
 
 describe.skipIf(!hasQemuI386)(
-  "random i386 sequences: QEMU vs pvkit (skipped: qemu-system-i386 not installed)",
+  requires("random i386 sequences: QEMU vs pvkit", hasQemuI386, "qemu-system-i386"),
   () => {
     it("the unpatched harness runs and prints nothing per sequence", async () => {
       const q = await runQemuI386(HARNESS);

@@ -3,11 +3,12 @@
  * `qemu-system-i386 -M pc -kernel` and on pvkit's PC board.
  */
 import { describe, expect, it } from "vitest";
+import { requires } from "../../setup/requires.js";
 import { hasQemuI386, runPvkitPc, runQemuI386 } from "./qemu.js";
 
 const X86 = "samples/guests/x86";
 
-describe.skipIf(!hasQemuI386)("x86 samples: QEMU vs pvkit (skipped: qemu-system-i386 not installed)", () => {
+describe.skipIf(!hasQemuI386)(requires("x86 samples: QEMU vs pvkit", hasQemuI386, "qemu-system-i386"), () => {
   it("hello.elf", async () => {
     const q = await runQemuI386(`${X86}/hello.elf`);
     expect(q.output).toBe("Hello from a pvkit guest (x86)\nDONE\n");

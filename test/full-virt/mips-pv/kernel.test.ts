@@ -18,6 +18,7 @@ import { runMipsMode } from "../../../src/cli/commands/run-full.js";
 import { disco } from "../../../src/full-virt/index.js";
 import { type MipsGuestImage, runFullVirt, runNative } from "../../../src/hypervisor/index.js";
 import { Kbench, Program, withProcs, withTimerInterval } from "../../differential/mips-kernel/run-kernel.js";
+import { requires } from "../../setup/requires.js";
 
 const PV = "samples/guests/mips/pv-kernel/pv-kernel.elf";
 const KSSEG = "samples/guests/mips/kernel/kernel-ksseg.elf";
@@ -118,7 +119,7 @@ describe("MIPS PV kernel", () => {
   }, 60_000);
 });
 
-describe.skipIf(!hasMipsGcc)("PV kernel build (skipped: mipsel-linux-gnu-gcc not installed)", () => {
+describe.skipIf(!hasMipsGcc)(requires("PV kernel build", hasMipsGcc, "mipsel-linux-gnu-gcc"), () => {
   it("rebuilds a byte-identical ELF", () => {
     const dir = mkdtempSync(join(tmpdir(), "pvkit-mips-pv-build-"));
     try {

@@ -13,6 +13,7 @@ import {
   ringSize,
   sharedRingInit,
 } from "../../../src/guest-sdk/ring/index.js";
+import { requires } from "../../setup/requires.js";
 
 // The struct as declared by DEFINE_RING_TYPES in xen/include/public/io/ring.h (Xen 4.x), with a
 // 108-byte request and 12-byte response as blkif on x86_32.
@@ -63,7 +64,7 @@ describe("ring.h layout", () => {
     expect(p.bytes[64]).toBe(0xaa);
   });
 
-  describe.skipIf(!hasClang)("compiled C struct (skipped: clang not installed)", () => {
+  describe.skipIf(!hasClang)(requires("compiled C struct", hasClang, "clang"), () => {
     for (const target of ["i686-unknown-none-elf", "mipsel-unknown-linux-gnu"]) {
       it(`offsets agree for ${target}`, () => {
         const dir = mkdtempSync(join(tmpdir(), "pvkit-ring-"));

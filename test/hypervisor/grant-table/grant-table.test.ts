@@ -24,6 +24,7 @@ import {
 } from "../../../src/hypervisor/grant-table/index.js";
 import { Hypervisor } from "../../../src/hypervisor/hypervisor.js";
 import { PhysicalMemory } from "../../../src/machine/index.js";
+import { requires } from "../../setup/requires.js";
 import { PageAccess } from "./page-access.js";
 
 const PAGE = 4096;
@@ -91,8 +92,9 @@ describe("grant entry layout", () => {
   });
 
   const header = join(process.cwd(), "samples/guests/include/pvkit_hypercall.h");
-  describe.skipIf(!existsSync("/usr/bin/clang") || !existsSync(header))(
-    "the generated C header (skipped: clang or samples/guests/include/pvkit_hypercall.h missing)",
+  const canCompileHeader = existsSync("/usr/bin/clang") && existsSync(header);
+  describe.skipIf(!canCompileHeader)(
+    requires("the generated C header", canCompileHeader, "clang or samples/guests/include/pvkit_hypercall.h"),
     () => {
       it("its grant_entry_v1 and GNTST codes agree with the hypervisor's", () => {
         const file = join(mkdtempSync(join(tmpdir(), "pvkit-gnth-")), "h.c");
@@ -114,12 +116,14 @@ _Static_assert(GNTST_bad_handle == ${GntSt.bad_handle} && GNTST_no_device_space 
     },
   );
 
-  describe.skipIf(!existsSync("/usr/bin/clang"))("compiled (skipped: clang not installed)", () => {
-    it("a C grant_entry_v1 has the same offsets on i686 and mipsel", () => {
-      const file = join(mkdtempSync(join(tmpdir(), "pvkit-gnt-")), "g.c");
-      writeFileSync(
-        file,
-        `#include <stddef.h>
+  describe.skipIf(!existsSync("/usr/bin/clang"))(
+    requires("compiled", existsSync("/usr/bin/clang"), "clang"),
+    () => {
+      it("a C grant_entry_v1 has the same offsets on i686 and mipsel", () => {
+        const file = join(mkdtempSync(join(tmpdir(), "pvkit-gnt-")), "g.c");
+        writeFileSync(
+          file,
+          `#include <stddef.h>
 #include <stdint.h>
 typedef uint16_t domid_t;
 struct grant_entry_v1 { uint16_t flags; domid_t domid; uint32_t frame; };
@@ -128,12 +132,13 @@ _Static_assert(offsetof(struct grant_entry_v1, domid) == ${GRANT_ENTRY_DOMID}, "
 _Static_assert(offsetof(struct grant_entry_v1, frame) == ${GRANT_ENTRY_FRAME}, "frame");
 _Static_assert(sizeof(struct grant_entry_v1) == ${GRANT_ENTRY_SIZE}, "size");
 `,
-      );
-      for (const t of ["i686-unknown-none-elf", "mipsel-unknown-linux-gnu"]) {
-        execFileSync("clang", [`--target=${t}`, "-ffreestanding", "-fsyntax-only", file]);
-      }
-    });
-  });
+        );
+        for (const t of ["i686-unknown-none-elf", "mipsel-unknown-linux-gnu"]) {
+          execFileSync("clang", [`--target=${t}`, "-ffreestanding", "-fsyntax-only", file]);
+        }
+      });
+    },
+  );
 });
 
 describe("grant tables", () => {

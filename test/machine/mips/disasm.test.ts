@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decode, disassemble, OPCODES } from "../../../src/machine/mips/index.js";
+import { requires } from "../../setup/requires.js";
 import { assemble, encode } from "./asm.js";
 
 const PC = 0x80001000;
@@ -57,7 +58,7 @@ describe("MIPS disassembler", () => {
   });
 
   describe.skipIf(!hasObjdump())(
-    "against GNU objdump (skipped: mipsel-linux-gnu-objdump not installed)",
+    requires("against GNU objdump", hasObjdump(), "mipsel-linux-gnu-objdump"),
     () => {
       it("agrees on every instruction of the committed sample ELFs", () => {
         const dir = fileURLToPath(new URL("../../../samples/guests/mips/", import.meta.url));

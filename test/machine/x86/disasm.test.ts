@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { EM_386, parseElf32 } from "../../../src/machine/index.js";
 import { decodeInstruction, disassembleAt, virtClass } from "../../../src/machine/x86/index.js";
+import { requires } from "../../setup/requires.js";
 import { asm } from "./asm.js";
 
 function hasObjdump(): boolean {
@@ -25,7 +26,7 @@ const GUESTS = [
 ];
 
 describe.skipIf(!hasObjdump())(
-  "x86 disassembler vs objdump -M intel (skipped: objdump not installed)",
+  requires("x86 disassembler vs objdump -M intel", hasObjdump(), "objdump"),
   () => {
     for (const file of GUESTS) {
       it.skipIf(!existsSync(file))(`${file}: every instruction matches`, () => {

@@ -27,6 +27,7 @@ import {
   blkifRequestCodec,
   blkifResponseCodec,
 } from "../../../src/pv-drivers/index.js";
+import { requires } from "../../setup/requires.js";
 
 /** The structs of xen/include/public/io/blkif.h, asserted against an ABI table. */
 function cSource(a: BlkifAbi): string {
@@ -105,7 +106,7 @@ describe("blkif.h layouts", () => {
     expect(blkifAbiByName("arm-abi")).toBeNull();
   });
 
-  describe.skipIf(!hasClang)("compiled C structs (skipped: clang not installed)", () => {
+  describe.skipIf(!hasClang)(requires("compiled C structs", hasClang, "clang"), () => {
     for (const [target, abi] of [
       ["i686-unknown-none-elf", BLKIF_ABI_X86_32],
       ["x86_64-unknown-none-elf", BLKIF_ABI_X86_64],

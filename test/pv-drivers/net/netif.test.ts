@@ -28,6 +28,7 @@ import {
   netifTxResponseCodec,
   parseMac,
 } from "../../../src/pv-drivers/index.js";
+import { requires } from "../../setup/requires.js";
 
 describe("netif layouts (netif.h)", () => {
   it("has netif.h's sizes and offsets", () => {
@@ -104,7 +105,7 @@ const hasClang = existsSync("/usr/bin/clang");
 const dir = mkdtempSync(join(tmpdir(), "pvkit-netif-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe.skipIf(!hasClang)("compiled netif.h structs (skipped: clang not installed)", () => {
+describe.skipIf(!hasClang)(requires("compiled netif.h structs", hasClang, "clang"), () => {
   // The structs as netif.h declares them (grant_ref_t is uint32_t, grant_table.h).
   const src = (
     t: typeof NETIF_TX_REQUEST,

@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requires } from "../../setup/requires.js";
 import { makeSandbox, type Sandbox } from "./helpers/fixture.js";
 
 const run = promisify(execFile);
@@ -16,7 +17,7 @@ const hasLibnfs = ["/usr/bin/nfs-ls", "/usr/bin/nfs-cat", "/usr/bin/nfs-cp"].eve
 const repo = join(import.meta.dirname, "../../..");
 
 describe.skipIf(!hasLibnfs)(
-  "libnfs clients against pvkit nfs-serve (skipped: libnfs-utils not installed)",
+  requires("libnfs clients against pvkit nfs-serve", hasLibnfs, "libnfs-utils"),
   () => {
     let sb: Sandbox;
     let child: ChildProcess;
