@@ -87,6 +87,8 @@ export class CodeScanner {
     if (origMfn < 0 || mfn < 0) return null;
     this.frames++;
     this.mem.u8.fill(INT3, mfn * 4096, mfn * 4096 + 4096);
+    // The CPU may hold compiled blocks of this frame from an earlier use: tell it (page watch).
+    if (this.mem.watched[mfn] !== 0) this.mem.notifyWatchedWrite(mfn * 4096, 4096);
     const copy: CodeCopy = {
       pfn,
       origMfn,
@@ -198,7 +200,8 @@ export class CodeScanner {
         o -= 4096;
       }
       const b = patch && i === 0 ? INT3 : this.buf[i]!;
-      this.mem.u8[c.mfn * 4096 + o] = b;
+      // write8, not a raw store: the CPU's compiled blocks of the copy (watched page) must see it.
+      this.mem.write8(c.mfn * 4096 + o, b);
       c.scanned[o] = 1;
       void base;
     }

@@ -1,6 +1,6 @@
 /**
- * The block compiler: turns a run of straight-line i386 instructions (32-bit flat code, one
- * physical page) into the source of one JavaScript function, so each instruction is decoded
+ * The block compiler: turns a run of straight-line i386 instructions (32-bit code segment, any
+ * base and limit, one page) into the source of one JavaScript function, so each instruction is decoded
  * once (by decodeInstruction, from the opcode table) and the common ones run as specialised
  * code with constant register numbers, displacements and immediates.
  *
@@ -145,14 +145,21 @@ function shiftByConstant(kind: number, rm: number, n: number): string | null {
   }
 }
 
-/** Specialised code for the hot 32-bit forms, or null to use the generic path. */
-function special(d: DecodedInstruction, i: number, next: number): string | null {
+/**
+ * Specialised code for the hot 32-bit forms, or null to use the generic path. `csLimit` (uint32)
+ * is the CS limit the block is compiled under: a jump whose target lies beyond it takes the
+ * generic path, whose `execute` raises the #GP(0) (SDM Vol. 2 JMP/Jcc/CALL/RET: "If the target
+ * offset is beyond the code segment limit").
+ */
+function special(d: DecodedInstruction, i: number, next: number, csLimit: number): string | null {
   if (d.operandSize !== 4 || d.addressSize !== 4 || d.repPrefix !== 0) return null;
   const op = d.opcode;
   const m = d.modrm;
   const imm = d.immediates[0] ?? 0;
   const fail = `if (c.pend >= 0) return ${i};`;
   const mem = m !== null && m.mod !== 3;
+  const target = (next + imm) | 0;
+  const inLimit = target >>> 0 <= csLimit;
   const ea = mem ? eaExpr(d) : "";
   const seg = mem ? segOf(d) : 0;
   // ALU Ev,Gv / Gv,Ev (00-3F, 32-bit forms)
@@ -229,16 +236,19 @@ function special(d: DecodedInstruction, i: number, next: number): string | null 
       return `{ ${load32("v", seg, ea)} ${fail} r[${m!.reg}] = c.imul2(4, v, r[${m!.reg}]); }`;
     case 0xe9:
     case 0xeb:
-      return `c.eip = ${(next + imm) | 0}; return ${i + 1};`;
+      return inLimit ? `c.eip = ${target}; return ${i + 1};` : null;
     case 0xe8:
-      return `c.eip = ${next}; c.push(4, ${next}); ${fail} c.eip = ${(next + imm) | 0}; return ${i + 1};`;
+      return inLimit
+        ? `c.eip = ${next}; c.push(4, ${next}); ${fail} c.eip = ${target}; return ${i + 1};`
+        : null;
     case 0xc3:
-      return `{ const t = c.pop(4); ${fail} c.eip = t; return ${i + 1}; }`;
+      // The popped target is only known at run time: check it unless the limit is 4 GiB.
+      return csLimit === 0xffffffff ? `{ const t = c.pop(4); ${fail} c.eip = t; return ${i + 1}; }` : null;
     default:
       break;
   }
   if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
-    return `c.eip = c.cond(${op & 15}) ? ${(next + imm) | 0} : ${next}; return ${i + 1};`;
+    return inLimit ? `c.eip = c.cond(${op & 15}) ? ${target} : ${next}; return ${i + 1};` : null;
   }
   if (op >= 0x190 && op <= 0x19f && !mem) return `c.setReg(1, ${m!.rm}, c.cond(${op & 15}) ? 1 : 0);`;
   return null;
@@ -295,11 +305,20 @@ function dropDeadFlags(specials: (Special | null)[], lines: string[]): void {
 
 /**
  * Compiles the block starting at physical `phys` whose first instruction is at offset `eip` of
- * a flat 32-bit code segment. Returns null when the first instruction cannot be compiled (it
- * crosses the page end, or is not in the table): the interpreter runs it instead.
+ * a 32-bit code segment with limit `csLimit` (uint32). Only the `maxBytes` bytes from `phys`
+ * may hold code (what the CS limit leaves), and never beyond the page: every instruction of the
+ * block lies within the limit, so the block needs no limit check at run time. Returns null when
+ * the first instruction cannot be compiled (it crosses the page end or the limit, or is not in
+ * the table): the interpreter runs it instead and raises whatever fault it must.
  */
-export function compileBlock(ram: Uint8Array, phys: number, eip: number): BlockSource | null {
-  const pageEnd = Math.min(ram.length, (phys & ~0xfff) + 0x1000);
+export function compileBlock(
+  ram: Uint8Array,
+  phys: number,
+  eip: number,
+  maxBytes = 0x1000,
+  csLimit = 0xffffffff,
+): BlockSource | null {
+  const pageEnd = Math.min(ram.length, (phys & ~0xfff) + 0x1000, phys + maxBytes);
   const lines: string[] = [];
   let pos = phys;
   let cur = eip;
@@ -314,7 +333,7 @@ export function compileBlock(ram: Uint8Array, phys: number, eip: number): BlockS
       TERMINATORS.has(d.opcode) ||
       d.repPrefix !== 0 ||
       (d.opcode === 0xff && d.modrm!.reg >= 2 && d.modrm!.reg <= 5);
-    const sp = special(d, count, next);
+    const sp = special(d, count, next, csLimit);
     // The rollback point (startEip/startEsp) is only needed by instructions that can fault, and
     // startEsp only when ESP may have changed since it was last recorded.
     const code = sp ?? "generic";

@@ -189,18 +189,39 @@ const RECENT = 64;
 
 /** A compiled block: runs from the CPU's EIP, returns the instructions retired. */
 type BlockFn = (cpu: X86Cpu, regs: Int32Array) => number;
+/**
+ * A compiled block and the state it was compiled under: its code bakes in CS offsets (EIP
+ * constants, jump targets checked against the CS limit at compile time) and the physical bytes
+ * at `phys`, so it may only run where CS.base + EIP = `lin`, CS base/limit/CPL are the same and
+ * `lin` still translates to `phys`. Blocks never cross a linear (hence physical) page.
+ */
 interface CodeBlock {
   fn: BlockFn;
+  /** Linear address of the first instruction (CS.base + eip). */
+  lin: number;
   eip: number;
   phys: number;
   page: number;
+  csBase: number;
+  csLimit: number;
+  cpl: number;
+  /**
+   * Most cycles the block's instructions but the last can cost (instruction, multiply and
+   * divide costs): the block may start only while the clock stays below the next deadline that
+   * long, so timers and interrupts fire at the same instruction as when interpreting.
+   */
+  guard: number;
   valid: boolean;
-  /** The last two blocks run after this one (chaining with paging off; see run). */
+  /** The last two blocks run after this one (chaining; see run). */
   s0: CodeBlock | null;
   s1: CodeBlock | null;
+  /** Another block at the same linear address under other state (other CS, other mapping). */
+  alt: CodeBlock | null;
 }
 const noBlock: BlockFn = () => 0;
 const BLOCK_CACHE_MASK = 4095;
+/** Variants kept per linear address (e.g. one per process mapping the same user address). */
+const MAX_ALTS = 4;
 
 export class X86Cpu {
   /** General registers in encoding order: EAX ECX EDX EBX ESP EBP ESI EDI. */
@@ -269,6 +290,8 @@ export class X86Cpu {
   private readonly clock: SimClock;
   private readonly stop: StopSignal;
   private readonly cost: Record<CostName, number>;
+  /** Upper bound of one non-string instruction's cycles (see CodeBlock.guard). */
+  private readonly maxInstructionCost: number;
   private intrLine = false;
   /** Interrupts are inhibited for one instruction after STI and MOV/POP SS. */
   private shadow = false;
@@ -304,12 +327,12 @@ export class X86Cpu {
   private fetchHi = 0;
   private fetchDelta = 0;
 
-  /** Compile straight-line code into JS functions (flat 32-bit CS only); false = interpret only. */
+  /** Compile straight-line code into JS functions (any 32-bit CS); false = interpret only. */
   blockCompiler = true;
-  /** Blocks by EIP; each remembers the physical address it was compiled from. */
+  /** Blocks by linear address (a list through `alt`); each remembers its physical address. */
   private readonly blocks = new Map<number, CodeBlock>();
   private readonly pageBlocks = new Map<number, CodeBlock[]>();
-  /** Direct-mapped front of `blocks`, indexed by a hash of EIP. */
+  /** Direct-mapped front of `blocks`, indexed by a hash of the linear address. */
   private readonly blockCache = new Array<CodeBlock | undefined>(BLOCK_CACHE_MASK + 1).fill(undefined);
   /** Set by the watch handler when a store hits a page holding compiled code; compiled blocks read it. */
   codeDirty = false;
@@ -320,8 +343,8 @@ export class X86Cpu {
    * can neither fault nor differ from rd32/wr32. Recomputed by updateFlat on every change.
    */
   flatLimit = 0;
-  /** CS is base 0, limit 4 GiB, 32-bit: the condition for running compiled blocks. */
-  private codeFlat = true;
+  /** Bumped on every CS cache or CPL change: a chain of blocks stops when it moves. */
+  private csGen = 0;
   /** Blocks compiled, for statistics. */
   blocksCompiled = 0;
 
@@ -339,6 +362,7 @@ export class X86Cpu {
     this.clock = opts.clock;
     this.stop = opts.stop;
     this.cost = opts.costs ?? { ...CostTable };
+    this.maxInstructionCost = this.cost.instruction + Math.max(0, this.cost.multiply, this.cost.divide);
     this.paging = new Paging(opts.memory);
     this.tlb = this.paging.tlb;
     opts.memory.addWatchHandler((paddr) => this.onCodeWrite(paddr));
@@ -483,16 +507,20 @@ export class X86Cpu {
         continue;
       }
       let retired: number;
-      const block =
-        this.blockCompiler && this.codeFlat && !this.shadow && maxInstructions - n >= MAX_BLOCK
+      let block =
+        this.blockCompiler && this.codeBig && !this.shadow && maxInstructions - n >= MAX_BLOCK
           ? this.lookupBlock()
           : null;
+      // A block must not pass a timer deadline before its last instruction: the interpreter
+      // would run the due timers (and take the interrupt) there, so it runs those instead.
+      if (block !== null && clock.cycles + block.guard >= clock.nextDeadline) block = null;
       if (block !== null) {
         // Chain blocks while nothing needs the outer loop: no fault, exit, HLT, shadow, pending
         // interrupt, timer deadline, or budget end.
         const regs = this.regs;
         const limit = maxInstructions - MAX_BLOCK;
-        const paging = this.paging;
+        const tlb = this.tlb;
+        const gen = this.csGen;
         let cb = block;
         retired = 0;
         for (;;) {
@@ -510,23 +538,30 @@ export class X86Cpu {
             clock.cycles >= clock.nextDeadline ||
             n + retired > limit ||
             (this.intrLine && (this.flags & IF) !== 0) ||
-            !this.codeFlat
+            this.csGen !== gen
           ) {
             break;
           }
-          // Chain to a remembered successor: with paging off EIP (flat CS) is the physical
-          // address, so a still-valid block that starts at EIP is what lookupBlock would return.
+          // Chain to a remembered successor. CS is unchanged since `block` was looked up, and a
+          // successor was linked under the same CS state, so what is left to check is that it
+          // starts at EIP, is valid and that EIP's page still translates (TLB, current rights)
+          // to the physical page it was compiled from: then it is what lookupBlock would return.
           const eip = this.eip;
+          const lin = (cb.csBase + eip) | 0;
+          const e = tlb[lin >>> 12]!;
+          const m = this.rdMask;
+          const phys = (e & m) === m ? ((e & ~0xfff) | (lin & 0xfff)) >>> 0 : -1;
           let next = cb.s0;
-          if (next === null || next.eip !== eip || !next.valid || paging.enabled) {
+          if (next === null || next.eip !== eip || !next.valid || next.phys !== phys) {
             next = cb.s1;
-            if (next === null || next.eip !== eip || !next.valid || paging.enabled) {
+            if (next === null || next.eip !== eip || !next.valid || next.phys !== phys) {
               next = this.lookupBlock();
               if (next === null) break;
               cb.s1 = cb.s0;
               cb.s0 = next;
             }
           }
+          if (clock.cycles + next.guard >= clock.nextDeadline) break;
           cb = next;
         }
         n += retired;
@@ -612,30 +647,75 @@ export class X86Cpu {
   /** The compiled block for CS:EIP, compiling it on first use; null to interpret instead. */
   private lookupBlock(): CodeBlock | null {
     const eip = this.eip;
-    const e = this.tlb[eip >>> 12]!;
+    const csBase = this.segBase[CS]!;
+    const lin = (csBase + eip) | 0;
+    const e = this.tlb[lin >>> 12]!;
     const mask = this.rdMask;
     if ((e & mask) !== mask) return null; // let the interpreter walk the page tables
-    const phys = ((e & ~0xfff) | (eip & 0xfff)) >>> 0;
+    const phys = ((e & ~0xfff) | (lin & 0xfff)) >>> 0;
     if (phys >= this.memSize) return null;
-    const slot = (eip ^ (eip >>> 11)) & BLOCK_CACHE_MASK;
+    const csLimit = this.segLimit[CS]!;
+    const cpl = this.cplv;
+    const slot = (lin ^ (lin >>> 11)) & BLOCK_CACHE_MASK;
     let b = this.blockCache[slot];
-    if (b === undefined || b.eip !== eip) {
-      b = this.blocks.get(eip);
-      if (b !== undefined) this.blockCache[slot] = b;
+    if (
+      b === undefined ||
+      b.lin !== lin ||
+      b.phys !== phys ||
+      b.csBase !== csBase ||
+      b.csLimit !== csLimit ||
+      b.cpl !== cpl ||
+      !b.valid
+    ) {
+      b = this.blocks.get(lin);
+      while (
+        b !== undefined &&
+        (b.phys !== phys || b.csBase !== csBase || b.csLimit !== csLimit || b.cpl !== cpl || !b.valid)
+      ) {
+        b = b.alt ?? undefined;
+      }
+      if (b === undefined) return this.compileAt(lin, eip, phys);
+      this.blockCache[slot] = b;
     }
-    if (b !== undefined && b.phys === phys && b.valid) return b.fn === noBlock ? null : b;
-    return this.compileAt(eip, phys);
+    return b.fn === noBlock ? null : b;
   }
 
-  private compileAt(eip: number, phys: number): CodeBlock | null {
+  private compileAt(lin: number, eip: number, phys: number): CodeBlock | null {
     if (this.blocks.size > 1 << 16) this.dropAllBlocks();
-    const src = compileBlock(this.u8, phys, eip);
+    const csLimit = this.segLimit[CS]!;
+    // Bytes of code the CS limit allows from EIP (the block must not run past it).
+    const room = (csLimit >>> 0) - (eip >>> 0) + 1;
+    const src = room <= 0 ? null : compileBlock(this.u8, phys, eip, Math.min(room, 0x1000), csLimit >>> 0);
     const page = phys >>> 12;
     // The block compiler's output comes from our own templates over decoded guest code (no guest strings).
     const fn = src === null ? null : (new Function("c", "r", src.body) as BlockFn);
-    const block: CodeBlock = { fn: fn ?? noBlock, eip, phys, page, valid: true, s0: null, s1: null };
-    this.blocks.set(eip, block);
-    this.blockCache[(eip ^ (eip >>> 11)) & BLOCK_CACHE_MASK] = block;
+    const block: CodeBlock = {
+      fn: fn ?? noBlock,
+      lin,
+      eip,
+      phys,
+      page,
+      csBase: this.segBase[CS]!,
+      csLimit,
+      cpl: this.cplv,
+      guard: src === null ? 0 : (src.count - 1) * this.maxInstructionCost,
+      valid: true,
+      s0: null,
+      s1: null,
+      alt: null,
+    };
+    // Newest first; stale (invalid) variants and those beyond MAX_ALTS are dropped.
+    let prev = block;
+    let old = this.blocks.get(lin);
+    for (let k = 1; old !== undefined && k < MAX_ALTS; old = old.alt ?? undefined) {
+      if (!old.valid) continue;
+      prev.alt = old;
+      prev = old;
+      k++;
+    }
+    prev.alt = null;
+    this.blocks.set(lin, block);
+    this.blockCache[(lin ^ (lin >>> 11)) & BLOCK_CACHE_MASK] = block;
     let list = this.pageBlocks.get(page);
     if (list === undefined) {
       list = [];
@@ -703,7 +783,7 @@ export class X86Cpu {
     this.segHi[i] = hi;
     if (i === CS) {
       this.codeBig = (attr & ATTR_DB) !== 0;
-      this.codeFlat = this.codeBig && (base | 0) === 0 && lim === 0xffffffff;
+      this.csGen++;
       this.invalidateFetch();
     } else if (i === SS) {
       this.stackBig = (attr & ATTR_DB) !== 0;
@@ -727,6 +807,7 @@ export class X86Cpu {
 
   private setCpl(cpl: number): void {
     this.cplv = cpl;
+    this.csGen++;
     const user = cpl === 3;
     // Bit 64 is never set in a TLB entry: with an oracle every access misses the fast path.
     const slow = this.mem.oracle !== null ? 64 : 0;
