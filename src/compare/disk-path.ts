@@ -24,40 +24,46 @@ export interface DiskPath {
   run(job: DiskJob): Promise<CellFigures>;
 }
 
+/** What a disk job needs of a driver: blkfront and the emulated IDE driver both fit. */
+export interface JobDisk {
+  read(sector: number, count: number): Promise<Uint8Array>;
+  write(sector: number, data: Uint8Array): Promise<void>;
+}
+
+/**
+ * The job itself, the same on every path: `queueDepth` workers issue 4 KiB requests, even ones
+ * writes of 0x5a, odd ones reads; sequential, or random from xorshift32 with a fixed seed (the
+ * same pattern on every run).
+ */
+export async function runDiskJob(disk: JobDisk, job: DiskJob): Promise<void> {
+  let x = 0x9e3779b9;
+  const sectorOf = (i: number) => {
+    if (job.pattern === "sequential") return (i * 8) % job.diskSectors;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return ((x >>> 0) % (job.diskSectors / 8)) * 8;
+  };
+  const payload = new Uint8Array(4096).fill(0x5a);
+  let issued = 0;
+  const worker = async () => {
+    while (issued < job.requests) {
+      const i = issued++;
+      const s = sectorOf(i);
+      if (i % 2 === 0) await disk.write(s, payload);
+      else await disk.read(s, 8);
+    }
+  };
+  await Promise.all(Array.from({ length: job.queueDepth }, worker));
+}
+
 export class PvBlkDiskPath implements DiskPath {
   async run(job: DiskJob): Promise<CellFigures> {
     const dir = mkdtempSync(join(tmpdir(), "pvkit-compare-blk-"));
     try {
       const store = FileBlockStore.create(join(dir, "disk.img"), job.diskSectors);
-      // xorshift32 with a fixed seed: the random pattern is the same on every run.
-      let x = 0x9e3779b9;
-      const sectorOf = (i: number) => {
-        if (job.pattern === "sequential") return (i * 8) % job.diskSectors;
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        return ((x >>> 0) % (job.diskSectors / 8)) * 8;
-      };
-      const payload = new Uint8Array(4096).fill(0x5a);
       const r = await runBlk({
-        guests: [
-          {
-            store,
-            front: { bufferPages: 40 },
-            workload: async (disk) => {
-              let issued = 0;
-              const worker = async () => {
-                while (issued < job.requests) {
-                  const i = issued++;
-                  const s = sectorOf(i);
-                  if (i % 2 === 0) await disk.write(s, payload);
-                  else await disk.read(s, 8);
-                }
-              };
-              await Promise.all(Array.from({ length: job.queueDepth }, worker));
-            },
-          },
-        ],
+        guests: [{ store, front: { bufferPages: 40 }, workload: (disk) => runDiskJob(disk, job) }],
       });
       store.close();
       const front = r.fronts[0]!;

@@ -8,6 +8,7 @@ import "reflect-metadata";
 import { type DependencyContainer, container as rootContainer } from "tsyringe";
 import type { CostName } from "../machine/index.js";
 import { PvBlkDiskPath } from "./disk-path.js";
+import { EmulatedDiskPath } from "./emulated-disk-path.js";
 import { PvNetPath } from "./net-path.js";
 import { MipsFullRunner, MipsNativeRunner, X86FullRunner, X86NativeRunner } from "./runners.js";
 import {
@@ -29,8 +30,6 @@ export const REASONS = {
   computeElfPv: "compute.elf is not a PV guest (PV compute is the `compute` workload in the PV kernel)",
   x86Pv: "no x86 PV guest kernel yet",
   fullPvGuest: "no PV drivers for machine-code guests yet (PV-on-HVM needs a PV kernel driver)",
-  diskNative: "TS guests run only as domains: there is no native block path to compare",
-  diskFull: "no emulated-disk (IDE) driver for TS guests yet: only the PV path exists",
   netNative: "TS guests run only as domains: there is no native network path to compare",
   netFull: "no emulated-NIC (NE2000) driver for TS guests yet: only the PV path exists",
   netFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
@@ -52,12 +51,13 @@ const PV_FILES: Readonly<Record<CompareArch, GuestFiles>> = {
 type Registrar = (c: DependencyContainer, arch: CompareArch, costs: Costs) => void;
 
 const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
-  native: (c, arch) => {
+  native: (c, arch, costs) => {
     c.register(GuestRunnerToken, {
       useFactory: () => (arch === "mips" ? new MipsNativeRunner() : new X86NativeRunner()),
     });
     c.register(GuestFilesToken, { useValue: PLAIN_FILES[arch] });
-    c.register(DiskPathToken, { useValue: na(REASONS.diskNative) });
+    // The emulated IDE driver with direct port access: what the same TS guest pays on bare metal.
+    c.register(DiskPathToken, { useFactory: () => new EmulatedDiskPath("direct", costs) });
     c.register(NetPathToken, { useValue: na(REASONS.netNative) });
   },
   full: (c, arch, costs) => {
@@ -65,7 +65,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
       useFactory: () => (arch === "mips" ? new MipsFullRunner(costs) : new X86FullRunner(costs)),
     });
     c.register(GuestFilesToken, { useValue: PLAIN_FILES[arch] });
-    c.register(DiskPathToken, { useValue: na(REASONS.diskFull) });
+    c.register(DiskPathToken, { useFactory: () => new EmulatedDiskPath("trapped", costs) });
     c.register(NetPathToken, { useValue: na(REASONS.netFull) });
   },
   pv: (c, arch, costs) => {

@@ -2,6 +2,7 @@
 
 /** The runtime contract a TS guest implements and receives (defined by the ABI layer). */
 export type { GuestContext, GuestMemoryAccess, TsGuest } from "../hypercalls/index.js";
+export * from "./emulated/index.js";
 export * from "./errors.js";
 export { EventChannel, EventDispatcher } from "./event-channel.js";
 export { GNTTAB_NR_RESERVED_ENTRIES, type GrantMapping, GrantTable } from "./grant-table.js";

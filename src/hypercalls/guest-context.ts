@@ -25,6 +25,40 @@ export interface GuestMemoryAccess {
   writeBytes(gpa: number, data: Uint8Array): void;
 }
 
+/** Width of one I/O port access in bytes. */
+export type PortWidth = 1 | 2 | 4;
+
+/**
+ * Port I/O for a TS guest's emulated-device drivers (DESIGN.md "Guests": drivers reach device
+ * registers only through a trapped I/O port interface). Who provides it decides the cost, never
+ * the driver: under full virtualization each access is a world switch into the monitor, which
+ * emulates the register on the domain's own device model (`worldSwitch` +
+ * `emulateDeviceRegister`); natively it is a bus access (`deviceRegister`).
+ *
+ * Ports are 0..0xFFFF; a bad port, width, count or guest-physical range crashes the domain and
+ * throws a GuestFault, as a bad memory access does. The calls are synchronous (device events due
+ * by then, such as a command completing, have fired) except `waitForInterrupt`, a yield point.
+ */
+export interface GuestPortIo {
+  /** IN: reads `size` bytes from `port`. */
+  read(port: number, size: PortWidth): number;
+  /** OUT: writes the low `size` bytes of `value` to `port`. */
+  write(port: number, size: PortWidth, value: number): void;
+  /**
+   * REP INS: `count` reads of `size` bytes from `port`, stored from guest-physical `gpa` upwards
+   * (one trap for the instruction, one emulated register access per element).
+   */
+  readString(port: number, size: PortWidth, gpa: number, count: number): void;
+  /** REP OUTS: `count` writes of `size` bytes to `port`, loaded from guest-physical `gpa` upwards. */
+  writeString(port: number, size: PortWidth, gpa: number, count: number): void;
+  /**
+   * Waits for a virtual interrupt on one of the lines in `mask` (bit n = line n, level
+   * triggered). Resolves with the asserted lines of `mask` when it is delivered; the driver
+   * clears the cause at the device. A yield point.
+   */
+  waitForInterrupt(mask: number): Promise<number>;
+}
+
 /** An upcall handler: called at a yield point when evtchn_upcall_pending is set and unmasked. */
 export type UpcallHandler = () => void;
 
@@ -63,6 +97,11 @@ export interface GuestContext {
    * and console rings; pages from 4 are handed out in order. Not a hypercall (pure bookkeeping).
    */
   allocPage(): number;
+  /**
+   * Port I/O to the domain's emulated devices, or null when it has none (a PV-only domain).
+   * See GuestPortIo.
+   */
+  readonly io: GuestPortIo | null;
 }
 
 /** The entry point of a TS guest: run as the domain's only vCPU; return to power off. */

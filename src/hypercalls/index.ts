@@ -5,7 +5,14 @@
 
 export { Errno, type ErrnoName, type ErrnoValue, errnoName, isHypercallError, isXenErrno } from "./errno.js";
 export { GuestFault, HypercallError } from "./errors.js";
-export type { GuestContext, GuestMemoryAccess, TsGuest, UpcallHandler } from "./guest-context.js";
+export type {
+  GuestContext,
+  GuestMemoryAccess,
+  GuestPortIo,
+  PortWidth,
+  TsGuest,
+  UpcallHandler,
+} from "./guest-context.js";
 export * from "./io/index.js";
 export * from "./layouts.js";
 export * from "./numbers.js";

@@ -64,5 +64,14 @@ export {
   traceProviders,
 } from "./trace.js";
 export { hypercallFromRegisters, type RegisterFile } from "./trap-hypercall.js";
+export {
+  MAX_STRING_ELEMENTS,
+  type PortIoMode,
+  TS_IRQ_LINES,
+  type TsDeviceHost,
+  type TsDmaMemory,
+  TsGuestPortIo,
+  type TsPortIoOptions,
+} from "./ts-guest/port-io.js";
 export { launchTsGuest, TsGuestBackend, type TsGuestOptions } from "./ts-guest/ts-guest-backend.js";
 export { type VcpuBackend, VcpuExitReason } from "./vcpu-backend.js";

@@ -18,9 +18,23 @@ export { COM1_BASE, MULTIBOOT_GDT, MULTIBOOT_GDT_BASE, PIT_IRQ } from "./boards/
 export { SimClock, type TimerHandle } from "./clock.js";
 export { type CostName, CostTable, costTableHash, scaledCostTable } from "./cost.js";
 export { type CpuStats, type IrqLine, NO_IRQ, StopReason, StopSignal } from "./cpu.js";
+// The TS-guest runtime's emulated devices (per-domain IDE and NE2000 models on a private bus).
 export {
+  ATA_SECTOR_SIZE,
+  type DiskImage,
+  ETH_MAX_FRAME,
   EXIT_PORT,
   ExitPort,
+  FileDiskImage,
+  IDE_PRIMARY_BASE,
+  IDE_PRIMARY_CTL,
+  IDE_PRIMARY_IRQ,
+  IdeBusMaster,
+  IdeChannel,
+  MemoryDiskImage,
+  NE2000_BASE,
+  NE2000_IRQ,
+  Ne2000,
   Uart16550,
   type Uart16550Options,
   type Uart16550State,

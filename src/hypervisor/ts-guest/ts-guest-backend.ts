@@ -12,22 +12,27 @@
  * continuations outside its slice.
  */
 import { type GuestContext, GuestFault, type TsGuest, type UpcallHandler } from "../../hypercalls/index.js";
-import { PAGE_SIZE } from "../../machine/index.js";
+import { PAGE_SHIFT, PAGE_SIZE } from "../../machine/index.js";
 import { BootPfn, type Domain } from "../domain.js";
 import type { Hypervisor } from "../hypervisor.js";
 import { GuestContextToken } from "../tokens.js";
 import { type VcpuBackend, VcpuExitReason } from "../vcpu-backend.js";
 import { TsGuestMemory } from "./guest-memory-accessor.js";
+import { type TsDmaMemory, TsGuestPortIo, type TsPortIoOptions } from "./port-io.js";
 
 interface PendingCall {
   readonly nr: number;
   readonly args: Uint32Array;
   readonly resolve: (result: number) => void;
+  /** Nonzero: not a hypercall but a wait for a virtual interrupt on these lines. */
+  readonly irqMask: number;
 }
 
 export interface TsGuestOptions {
   /** Cycles a guest may run between two yield points before the watchdog crashes it. */
   readonly watchdogCycles?: number;
+  /** Emulated devices reached through `ctx.io` (port-io.ts); none by default. */
+  readonly devices?: TsPortIoOptions;
 }
 
 /** Lets every parked async chain of the guest run until it parks again. */
@@ -47,6 +52,10 @@ export class TsGuestBackend implements VcpuBackend {
   /** Resolves the run loop's wait as soon as the guest queues a call or finishes. */
   private wakeRun: (() => void) | null = null;
   private parkDetectorArmed = false;
+  /** The domain's port I/O and devices, when it has any. */
+  readonly io: TsGuestPortIo | null = null;
+  /** Chains waiting for a virtual interrupt, in arrival order. */
+  private readonly irqWaiters: PendingCall[] = [];
 
   constructor(
     private readonly hv: Hypervisor,
@@ -61,7 +70,29 @@ export class TsGuestBackend implements VcpuBackend {
       fault: (msg) => this.fault(msg),
       canAccess: (mfn, write) => hv.machineMemory.canAccess(domain.domid, mfn, write),
     });
+    if (opts.devices) {
+      const dma = guestPhysicalDma(hv, domain);
+      const io = new TsGuestPortIo(
+        {
+          clock: hv.clock,
+          costs: hv.costs,
+          mem,
+          dma,
+          chargeGuest: (c) => this.charge(c),
+          trap: (c) => this.trap(c),
+          chargeMonitor: (c) => this.chargeTrap(c),
+          fault: (msg) => this.fault(msg),
+          lineRaised: () => this.lineRaised(),
+          waitIrq: (mask) => this.enqueueIrqWait(mask),
+        },
+        opts.devices.mode,
+        opts.devices.warn,
+      );
+      this.io = io;
+      opts.devices.attach({ bus: io.bus, clock: hv.clock, irq: (n) => io.irq(n), dma });
+    }
     this.ctx = {
+      io: this.io,
       domid: domain.domid,
       arch: domain.arch,
       layouts: domain.layouts,
@@ -93,6 +124,59 @@ export class TsGuestBackend implements VcpuBackend {
     }
   }
 
+  /** A trap into the monitor on the guest's behalf: a world switch plus `cycles` of emulation. */
+  private trap(cycles: number): void {
+    this.domain.stats.worldSwitches++;
+    this.chargeTrap(this.hv.costs.worldSwitch + cycles);
+  }
+
+  /** Monitor cycles spent for the guest inside a trap (watchdog-checked like guest cycles). */
+  private chargeTrap(cycles: number): void {
+    if (!this.domain.alive) throw new GuestFault(this.domain.domid, "domain is no longer running");
+    this.hv.chargeMonitor(this.domain, cycles);
+    this.sinceYield += cycles;
+    if (this.sinceYield > this.watchdogCycles) {
+      throw this.fault(
+        `watchdog: ran ${this.sinceYield} cycles without yielding (limit ${this.watchdogCycles})`,
+      );
+    }
+  }
+
+  /** A device line went high: a vCPU blocked waiting for it becomes runnable. */
+  private lineRaised(): void {
+    const io = this.io!;
+    const vcpu = this.domain.vcpu;
+    if (vcpu.state !== "blocked") return;
+    for (const w of this.irqWaiters) {
+      if (io.asserted & w.irqMask) {
+        this.hv.scheduler.wake(vcpu);
+        return;
+      }
+    }
+  }
+
+  private enqueueIrqWait(mask: number): Promise<number> {
+    if (!this.domain.alive) return new Promise<number>(() => {});
+    return new Promise<number>((resolve) => {
+      this.queue.push({ nr: 0xffffffff, args: NO_ARGS, resolve, irqMask: mask });
+      this.signal();
+    });
+  }
+
+  /** The first waiter whose lines are asserted, removed from the list; null if none. */
+  private takeDeliverable(): PendingCall | null {
+    const io = this.io;
+    if (!io || io.asserted === 0) return null;
+    for (let i = 0; i < this.irqWaiters.length; i++) {
+      const w = this.irqWaiters[i]!;
+      if (io.asserted & w.irqMask) {
+        this.irqWaiters.splice(i, 1);
+        return w;
+      }
+    }
+    return null;
+  }
+
   /** Crashes the domain and returns the fault to throw into guest code. */
   private fault(message: string): GuestFault {
     this.hv.crash(this.domain.domid, message);
@@ -111,6 +195,7 @@ export class TsGuestBackend implements VcpuBackend {
         nr: typeof nr === "number" && Number.isFinite(nr) ? nr >>> 0 : 0xffffffff,
         args,
         resolve,
+        irqMask: 0,
       });
       this.signal();
     });
@@ -223,7 +308,19 @@ export class TsGuestBackend implements VcpuBackend {
       // Timers due inside the slice (set_timer_op) fire at the guest's yield points.
       if (clock.cycles >= clock.nextDeadline) clock.runDue();
       if (clock.cycles >= end) return VcpuExitReason.budget;
+      const irq = this.takeDeliverable();
+      if (irq) {
+        this.sinceYield = 0;
+        const lines = this.io!.deliver(irq.irqMask);
+        if (!this.domain.alive) return VcpuExitReason.halted;
+        await this.resume(irq, lines);
+        continue;
+      }
       const call = this.queue.shift();
+      if (call && call.irqMask !== 0) {
+        this.irqWaiters.push(call);
+        continue;
+      }
       if (!call) {
         // Idle guest: block until an event (a pending one wakes it through the next kick).
         this.hv.scheduler.block(vcpu);
@@ -257,9 +354,56 @@ export class TsGuestBackend implements VcpuBackend {
 
   dispose(): void {
     this.queue.length = 0;
+    this.irqWaiters.length = 0;
     this.deferred = null;
     this.upcall = null;
   }
+}
+
+const NO_ARGS = new Uint32Array(5);
+
+/**
+ * Bus-master DMA of a domain's devices: guest-physical addresses resolved page by page through
+ * its P2M; a page that is unpopulated or whose frame the domain does not own (a foreign grant
+ * mapping, a freed frame) is refused — `contains` says false and the device moves nothing there.
+ */
+function guestPhysicalDma(hv: Hypervisor, domain: Domain): TsDmaMemory {
+  const mm = hv.machineMemory;
+  const mem = hv.memory;
+  const size = domain.nrPages * PAGE_SIZE;
+  const maddr = (gpa: number): number => {
+    const mfn = domain.p2m.lookup(gpa >>> PAGE_SHIFT);
+    if (mfn < 0 || mm.owner(mfn) !== domain.domid) return -1;
+    return mfn * PAGE_SIZE + (gpa & (PAGE_SIZE - 1));
+  };
+  const contains = (gpa: number, length: number): boolean => {
+    if (!Number.isInteger(gpa) || gpa < 0 || length < 0 || gpa + length > size) return false;
+    for (let p = gpa >>> PAGE_SHIFT; p <= (gpa + Math.max(1, length) - 1) >>> PAGE_SHIFT; p++)
+      if (maddr(p * PAGE_SIZE) < 0) return false;
+    return true;
+  };
+  return {
+    contains,
+    read32: (gpa) => (contains(gpa, 4) && (gpa & 3) === 0 ? mem.read32(maddr(gpa)) : 0xffffffff),
+    readBytes: (gpa, length) => {
+      const out = new Uint8Array(length);
+      if (!contains(gpa, length)) return out.fill(0xff);
+      for (let done = 0; done < length; ) {
+        const n = Math.min(length - done, PAGE_SIZE - ((gpa + done) & (PAGE_SIZE - 1)));
+        out.set(mem.readBytes(maddr(gpa + done), n), done);
+        done += n;
+      }
+      return out;
+    },
+    writeBytes: (gpa, data) => {
+      if (!contains(gpa, data.length)) return;
+      for (let done = 0; done < data.length; ) {
+        const n = Math.min(data.length - done, PAGE_SIZE - ((gpa + done) & (PAGE_SIZE - 1)));
+        mem.writeBytes(maddr(gpa + done), data.subarray(done, done + n));
+        done += n;
+      }
+    },
+  };
 }
 
 /** Creates a domain for `guest`, attaches its runtime and unpauses it. */
@@ -275,6 +419,7 @@ export function launchTsGuest(
     cmdline?: string;
     watchdogCycles?: number;
     paused?: boolean;
+    devices?: TsPortIoOptions;
   } = {},
 ): { domain: Domain; backend: TsGuestBackend } {
   const domain = hv.createDomain({
@@ -287,6 +432,7 @@ export function launchTsGuest(
   });
   const backend = new TsGuestBackend(hv, domain, guest, {
     ...(opts.watchdogCycles ? { watchdogCycles: opts.watchdogCycles } : {}),
+    ...(opts.devices ? { devices: opts.devices } : {}),
   });
   hv.attachBackend(domain, backend);
   if (!opts.paused) hv.unpause(domain.domid);

@@ -36,7 +36,6 @@
 import type { SimClock, TimerHandle } from "../clock.js";
 import { type IrqLine, NO_IRQ } from "../cpu.js";
 import type { PortBus, PortHandler, PortSize } from "../io-ports.js";
-import type { PhysicalMemory } from "../memory.js";
 import { ATA_SECTOR_SIZE, type DiskImage } from "./ata-disk.js";
 
 /** Command block register offsets (ATA-6 Table 19). */
@@ -898,6 +897,18 @@ export const BMIS_INTERRUPT = 0x04;
 export const PRD_EOT = 0x80000000;
 
 /**
+ * The memory a bus master reaches: PhysicalMemory on a board; a per-domain guest-physical view
+ * (resolved through the P2M) for a TS guest's emulated disk. `contains` false = not reachable:
+ * the bus master moves nothing there.
+ */
+export interface BusMasterMemory {
+  contains(addr: number, size: number): boolean;
+  read32(addr: number): number;
+  readBytes(addr: number, length: number): Uint8Array;
+  writeBytes(addr: number, data: Uint8Array): void;
+}
+
+/**
  * The bus-master registers of one IDE channel (8 ports from the BAR4 base; the secondary
  * channel's 8 ports are kept as plain registers: no drives there). Walks PRD tables in guest
  * physical memory; writes go through PhysicalMemory.writeBytes so page watchers see them.
@@ -918,7 +929,7 @@ export class IdeBusMaster implements PortHandler {
   constructor(
     bus: PortBus | null,
     readonly base: number,
-    private readonly memory: PhysicalMemory,
+    private readonly memory: BusMasterMemory,
     private readonly channel: IdeChannel,
   ) {
     channel.busMaster = this;
