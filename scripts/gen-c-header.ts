@@ -18,6 +18,7 @@ import {
   Errno,
   EvtchnOp,
   EvtchnStat,
+  FlatSelector,
   GntMap,
   GntSt,
   GnttabOp,
@@ -31,11 +32,15 @@ import {
   MmuCmd,
   MmuextOp,
   NR_EVENT_CHANNELS_32,
+  PVKIT_X86_HYPERVISOR_VIRT_START,
+  PVKIT_X86_PV_VIRT_BASE,
   SchedOp,
   ShutdownReason,
   StartInfoFlags,
   type StructSpec,
+  TrapInfoFlags,
   type TypeSpec,
+  Uvmf,
   VcpuOp,
   Virq,
   XenMem,
@@ -154,6 +159,23 @@ static inline long HYPERVISOR_mmuext_op(struct mmuext_op *op, unsigned int count
 static inline long HYPERVISOR_multicall(struct multicall_entry *calls, unsigned int nr_calls)
 { return _pvkit_hypercall(__HYPERVISOR_multicall, _PVKIT_U(calls), nr_calls, 0, 0, 0); }
 
+#if defined(__i386__)
+/* x86_32 PV CPU and MMU hypercalls (docs/x86-pv-abi.md). */
+static inline long HYPERVISOR_set_trap_table(const struct trap_info *table)
+{ return _pvkit_hypercall(__HYPERVISOR_set_trap_table, _PVKIT_U(table), 0, 0, 0, 0); }
+
+static inline long HYPERVISOR_stack_switch(unsigned long ss, unsigned long esp)
+{ return _pvkit_hypercall(__HYPERVISOR_stack_switch, ss, esp, 0, 0, 0); }
+
+static inline long HYPERVISOR_set_callbacks(unsigned long event_selector, unsigned long event_address,
+                                            unsigned long failsafe_selector, unsigned long failsafe_address)
+{ return _pvkit_hypercall(__HYPERVISOR_set_callbacks, event_selector, event_address, failsafe_selector, failsafe_address, 0); }
+
+/* 2-level (non-PAE) form: EBX va, ECX new PTE, EDX flags (UVMF_*). */
+static inline long HYPERVISOR_update_va_mapping(unsigned long va, uint32_t pte, unsigned long flags)
+{ return _pvkit_hypercall(__HYPERVISOR_update_va_mapping, va, pte, flags, 0, 0); }
+#endif
+
 static inline long pvkit_console_write(const char *s, int len)
 { return HYPERVISOR_console_io(CONSOLEIO_write, len, s); }
 
@@ -240,6 +262,16 @@ ${defines("VCPUOP_", VcpuOp, "vcpu_op commands — vcpu.h")}
 ${defines("DOMID_", DomId, "reserved domain ids — xen.h")}
 
 ${defines("SIF_", StartInfoFlags, "start_info flags — xen.h")}
+
+${defines("FLAT_", FlatSelector, "x86_32 flat selectors of the hypervisor's GDT — arch-x86/xen-x86_32.h")}
+
+${defines("UVMF_", Uvmf, "update_va_mapping flags — xen.h")}
+
+${defines("TI_", TrapInfoFlags, "trap_info.flags — arch-x86/xen.h (TI_GET_DPL, TI_GET_IF)")}
+
+/* pvkit x86 PV: the hole starts here (Xen non-PAE: 0xFC000000) and pfn 0 is mapped at the virtual base. */
+#define PVKIT_X86_HYPERVISOR_VIRT_START 0x${PVKIT_X86_HYPERVISOR_VIRT_START.toString(16)}u
+#define PVKIT_X86_PV_VIRT_BASE 0x${PVKIT_X86_PV_VIRT_BASE.toString(16)}u
 
 ${defines("XEN_", xenErrno, "errno values (returned negated) — errno.h")}
 

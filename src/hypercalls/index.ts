@@ -34,3 +34,4 @@ export {
   writeStruct,
 } from "./struct.js";
 export { NS_PER_CYCLE, TSC_SHIFT, TSC_TO_SYSTEM_MUL } from "./time.js";
+export * from "./x86-pv.js";

@@ -447,6 +447,42 @@ export const XenconsInterfaceSpec: StructSpec = {
   ],
 };
 
+// --- x86_32 PV CPU structures (arch-x86/xen.h, x86_32/traps.c) -----------------------------
+
+/*
+ * struct trap_info {                      — arch-x86/xen.h
+ *     uint8_t vector; uint8_t flags;      flags: 0-1 DPL, 2 clear event enable (TI_GET_IF)
+ *     uint16_t cs; unsigned long address; a zero address ends the table
+ * };  8 bytes on x86_32
+ */
+export const TrapInfoSpec: StructSpec = {
+  name: "trap_info",
+  fields: [
+    ["vector", "u8"],
+    ["flags", "u8"],
+    ["cs", "u16"],
+    ["address", "u32"],
+  ],
+};
+
+/*
+ * What HYPERVISOR_iret pops from the guest kernel's stack on x86_32 (Xen's do_iret in
+ * xen/arch/x86/x86_32/traps.c: EAX, then EIP, CS, EFLAGS, then ESP and SS if CS is not ring 1).
+ * Xen gives this frame no C name on x86_32 (x86_64 calls its form struct iret_context); pvkit
+ * names it pvkit_x86_32_iret_frame so a C guest need not hand-write offsets.
+ */
+export const X86IretFrameSpec: StructSpec = {
+  name: "pvkit_x86_32_iret_frame",
+  fields: [
+    ["eax", "u32"],
+    ["eip", "u32"],
+    ["cs", "u32"],
+    ["eflags", "u32"],
+    ["esp", "u32"],
+    ["ss", "u32"],
+  ],
+};
+
 // --- pvkit MIPS privileged-register page (pvkit's own; docs/mips-pv-abi.md) ------------------
 
 /**
@@ -523,6 +559,10 @@ export interface AbiLayouts {
   readonly gnttabQuerySize: StructLayout;
   readonly gnttabCopy: StructLayout;
   readonly xenconsInterface: StructLayout;
+  /** Only on x86: set_trap_table's entries. */
+  readonly trapInfo?: StructLayout;
+  /** Only on x86: the frame HYPERVISOR_iret pops. */
+  readonly iretFrame?: StructLayout;
   /** Only on MIPS. */
   readonly mipsPrivregs?: StructLayout;
   /** Only on MIPS. */
@@ -570,6 +610,7 @@ function build(
     gnttabQuerySize: L(GnttabQuerySizeSpec),
     gnttabCopy: L(GnttabCopySpec),
     xenconsInterface: L(XenconsInterfaceSpec),
+    ...(abi === ABI_I386 ? { trapInfo: L(TrapInfoSpec), iretFrame: L(X86IretFrameSpec) } : {}),
     ...(abi === ABI_MIPS_O32 ? { mipsPrivregs: L(MipsPrivregsSpec), mipsTlbEntry: L(MipsTlbEntrySpec) } : {}),
   };
 }
@@ -624,6 +665,8 @@ export const HEADER_STRUCTS: readonly (keyof AbiLayouts)[] = [
   "gnttabQuerySize",
   "gnttabCopy",
   "xenconsInterface",
+  "trapInfo",
+  "iretFrame",
   "mipsPrivregs",
   "mipsTlbEntry",
 ];

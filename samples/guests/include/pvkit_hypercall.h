@@ -243,6 +243,31 @@ typedef uint32_t xen_pfn_t;
 #define SIF_mod_start_pfn 8
 #define SIF_virt_p2m_4tools 16
 
+/* x86_32 flat selectors of the hypervisor's GDT — arch-x86/xen-x86_32.h */
+#define FLAT_RING1_CS 57369
+#define FLAT_RING1_DS 57377
+#define FLAT_RING1_SS 57377
+#define FLAT_RING3_CS 57387
+#define FLAT_RING3_DS 57395
+#define FLAT_RING3_SS 57395
+
+/* update_va_mapping flags — xen.h */
+#define UVMF_NONE 0
+#define UVMF_TLB_FLUSH 1
+#define UVMF_INVLPG 2
+#define UVMF_FLUSHTYPE_MASK 3
+#define UVMF_MULTI 0
+#define UVMF_LOCAL 0
+#define UVMF_ALL 4
+
+/* trap_info.flags — arch-x86/xen.h (TI_GET_DPL, TI_GET_IF) */
+#define TI_DPL_MASK 3
+#define TI_CLEAR_IF 4
+
+/* pvkit x86 PV: the hole starts here (Xen non-PAE: 0xFC000000) and pfn 0 is mapped at the virtual base. */
+#define PVKIT_X86_HYPERVISOR_VIRT_START 0xffc00000u
+#define PVKIT_X86_PV_VIRT_BASE 0xc0000000u
+
 /* errno values (returned negated) — errno.h */
 #define XEN_EPERM 1
 #define XEN_ENOENT 2
@@ -559,6 +584,26 @@ struct xencons_interface {
     uint32_t out_prod;
 };
 
+#if defined(__i386__)
+struct trap_info {
+    uint8_t vector;
+    uint8_t flags;
+    uint16_t cs;
+    uint32_t address;
+};
+#endif
+
+#if defined(__i386__)
+struct pvkit_x86_32_iret_frame {
+    uint32_t eax;
+    uint32_t eip;
+    uint32_t cs;
+    uint32_t eflags;
+    uint32_t esp;
+    uint32_t ss;
+};
+#endif
+
 #if defined(__mips__)
 struct pvkit_mips_privregs {
     uint32_t status;
@@ -656,6 +701,23 @@ static inline long HYPERVISOR_mmuext_op(struct mmuext_op *op, unsigned int count
 
 static inline long HYPERVISOR_multicall(struct multicall_entry *calls, unsigned int nr_calls)
 { return _pvkit_hypercall(__HYPERVISOR_multicall, _PVKIT_U(calls), nr_calls, 0, 0, 0); }
+
+#if defined(__i386__)
+/* x86_32 PV CPU and MMU hypercalls (docs/x86-pv-abi.md). */
+static inline long HYPERVISOR_set_trap_table(const struct trap_info *table)
+{ return _pvkit_hypercall(__HYPERVISOR_set_trap_table, _PVKIT_U(table), 0, 0, 0, 0); }
+
+static inline long HYPERVISOR_stack_switch(unsigned long ss, unsigned long esp)
+{ return _pvkit_hypercall(__HYPERVISOR_stack_switch, ss, esp, 0, 0, 0); }
+
+static inline long HYPERVISOR_set_callbacks(unsigned long event_selector, unsigned long event_address,
+                                            unsigned long failsafe_selector, unsigned long failsafe_address)
+{ return _pvkit_hypercall(__HYPERVISOR_set_callbacks, event_selector, event_address, failsafe_selector, failsafe_address, 0); }
+
+/* 2-level (non-PAE) form: EBX va, ECX new PTE, EDX flags (UVMF_*). */
+static inline long HYPERVISOR_update_va_mapping(unsigned long va, uint32_t pte, unsigned long flags)
+{ return _pvkit_hypercall(__HYPERVISOR_update_va_mapping, va, pte, flags, 0, 0); }
+#endif
 
 static inline long pvkit_console_write(const char *s, int len)
 { return HYPERVISOR_console_io(CONSOLEIO_write, len, s); }

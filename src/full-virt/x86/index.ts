@@ -34,11 +34,13 @@
 export { emulateGp, emulatePatched, type Fault } from "./emulate.js";
 export { GuestMmu } from "./guest-mmu.js";
 export * from "./layout.js";
+export * as pv from "./pv/index.js";
 export { type CodeCopy, CodeScanner, type Patch } from "./scanner.js";
 export { ShadowGdt } from "./shadow-gdt.js";
 export { FillResult, ShadowMmu, type ShadowSpace } from "./shadow-paging.js";
 export { X86FullStats } from "./stats.js";
 export {
+  type MonitorCpuOwner,
   X86Exit,
   type X86FullHost,
   X86FullMachine,

@@ -79,6 +79,14 @@ export interface X86FullMachineOptions {
   readonly costs?: Readonly<Record<CostName, number>>;
 }
 
+/** What owns the CPU between world switches: a fully virtualized or a PV vCPU (pv/pv-vcpu.ts). */
+export interface MonitorCpuOwner {
+  saveCpu(): void;
+  loadCpu(): void;
+  /** INTA: the vector of the owner's virtual interrupt controller. */
+  acknowledge(): number;
+}
+
 /** The machine the monitor owns: one i386 CPU in intercept mode, shared by every x86 domain. */
 export class X86FullMachine {
   readonly cpu: X86Cpu;
@@ -86,7 +94,7 @@ export class X86FullMachine {
   readonly clock: SimClock;
   readonly costs: Readonly<Record<CostName, number>>;
   readonly stop = new StopSignal();
-  current: X86FullVcpu | null = null;
+  current: MonitorCpuOwner | null = null;
 
   constructor(opts: X86FullMachineOptions) {
     this.memory = opts.memory;
@@ -110,7 +118,7 @@ export class X86FullMachine {
   }
 
   /** World switch to `v`: saves the outgoing vCPU's CPU state and loads `v`'s. */
-  switchTo(v: X86FullVcpu): void {
+  switchTo(v: MonitorCpuOwner): void {
     if (this.current === v) return;
     this.current?.saveCpu();
     this.current = v;

@@ -1,10 +1,14 @@
 /**
- * x86 machine-code guests as fully virtualized domains (the VMware-style monitor of
- * src/full-virt/x86) on one hypervisor; the x86 counterpart of mips-domains.ts.
+ * x86 machine-code guests as domains on one hypervisor, the x86 counterpart of mips-domains.ts:
+ * fully virtualized (the VMware-style monitor of src/full-virt/x86) or, for PV kernels, in the
+ * monitor's x86 PV mode (Xen x86_32 PV, src/full-virt/x86/pv, docs/x86-pv-abi.md) — both kinds
+ * side by side on the one simulated CPU.
  */
 import { vmware } from "../../full-virt/index.js";
+import { ShutdownReason } from "../../hypercalls/index.js";
 import { costTableHash } from "../../machine/index.js";
 import type { Domain } from "../domain.js";
+import { hypercallFromRegisters } from "../trap-hypercall.js";
 import {
   formatMonitorStats,
   type MonitorDomainResult,
@@ -20,6 +24,8 @@ export interface X86GuestImage {
   readonly file: string;
   readonly input?: string;
   readonly cmdline?: string;
+  /** A PV kernel (docs/x86-pv-abi.md): runs in the monitor's x86 PV mode instead of fully virtualized. */
+  readonly pv?: boolean;
 }
 
 export interface X86FullOptions extends MonitorRunOptions {
@@ -34,18 +40,92 @@ export type X86FullResult = MonitorRunResult<vmware.X86FullStats, vmware.X86Full
 /** Frames each domain may take beyond its RAM for the monitor (hole, shadows, patched copies). */
 const MONITOR_FRAMES = 4096;
 
+/** Fully virtualized x86 guests only (the typed form of `runX86Domains`). */
 export async function runFullVirtX86(
   guests: readonly X86GuestImage[],
   opts: X86FullOptions,
 ): Promise<X86FullResult> {
+  if (guests.some((g) => g.pv))
+    throw new Error("runFullVirtX86 runs fully virtualized guests: use runX86Domains");
+  return (await runX86Domains(guests, opts)) as X86FullResult;
+}
+
+export type X86Vcpu = vmware.X86FullVcpu | vmware.pv.X86PvVcpu;
+export type X86Stats = vmware.X86FullStats | vmware.pv.X86PvStats;
+export type X86DomainsResult = MonitorRunResult<X86Stats, X86Vcpu>;
+
+/** Guest memory of an x86 PV domain when `ramMib` is not given (populated up front, unlike full). */
+export const X86_PV_DEFAULT_RAM_MIB = 32;
+/** Frames an x86 PV domain may take beyond its memory (the monitor's hole tables). */
+const PV_MONITOR_FRAMES = 16;
+
+/**
+ * Runs x86 guests until every one ends (or maxCycles): fully virtualized guests on the
+ * VMware-style monitor, `pv` guests in its PV mode. A PV domain's exit value is its
+ * SCHEDOP_shutdown reason mapped as for MIPS PV kernels: poweroff 0, anything else 1.
+ */
+export async function runX86Domains(
+  guests: readonly X86GuestImage[],
+  opts: X86FullOptions,
+): Promise<X86DomainsResult> {
   const { hv, stopTraces } = monitorHypervisor(opts, 256);
   const machine = new vmware.X86FullMachine({ memory: hv.memory, clock: hv.clock, costs: hv.costs });
   const ramBytes = (opts.ramMib ?? 128) << 20;
   const prefix = opts.prefix ?? guests.length > 1;
   const domains: Domain[] = [];
-  const vcpus: vmware.X86FullVcpu[] = [];
+  const vcpus: X86Vcpu[] = [];
   const exits = new Map<number, number>();
+  const pvVcpus = new Map<number, vmware.pv.X86PvVcpu>();
+  if (guests.some((g) => g.pv))
+    vmware.pv.registerX86PvHypercalls(
+      hv.dispatcher,
+      (id) => pvVcpus.get(id),
+      (mfn, pfn) => hv.machineMemory.setPfn(mfn, pfn),
+    );
   for (const g of guests) {
+    if (g.pv) {
+      const pages = ((opts.ramMib ?? X86_PV_DEFAULT_RAM_MIB) << 20) >>> 12;
+      const domain = hv.createDomain({
+        name: g.name,
+        arch: "x86",
+        pages,
+        maxPages: pages + PV_MONITOR_FRAMES,
+        autoTranslated: false,
+        ...(g.cmdline !== undefined ? { cmdline: g.cmdline } : {}),
+      });
+      domain.console.lines.subscribe((l) => opts.out(prefix ? `[${l.name}] ${l.text}` : l.text));
+      const scratch = new Uint32Array(5);
+      const V = domain.layouts.vcpuInfo.offsets;
+      const maskAt =
+        domain.sharedInfoMfn * 4096 + domain.layouts.sharedInfo.offsets.vcpu_info! + V.evtchn_upcall_mask!;
+      const host: vmware.pv.X86PvHost = {
+        domid: domain.domid,
+        name: domain.name,
+        p2m: domain.p2m,
+        allocator: hv.machineMemory,
+        stats: domain.stats,
+        layouts: domain.layouts,
+        sharedInfoMfn: domain.sharedInfoMfn,
+        callbacks: domain.vcpu.callbacks,
+        hypercall: (regs) => {
+          hypercallFromRegisters(hv, domain, regs, scratch);
+        },
+        needDelivery: () => hv.events.eventsNeedDelivery(domain),
+        upcallMask: () => hv.memory.read8(maskAt) !== 0,
+        setUpcallMask: (masked) => hv.events.setUpcallMask(domain, masked),
+        isBlocked: () => domain.vcpu.state === "blocked",
+        isAlive: () => domain.alive,
+        crash: (diag) => hv.crash(domain.domid, diag),
+      };
+      const vcpu = new vmware.pv.X86PvVcpu(machine, host);
+      vcpu.load(g.bytes, g.file);
+      domain.addressTranslator = (addr, write) => vcpu.translate(addr, write);
+      pvVcpus.set(domain.domid, vcpu);
+      hv.attachBackend(domain, vcpu);
+      domains.push(domain);
+      vcpus.push(vcpu);
+      continue;
+    }
     const domain = hv.createDomain({
       name: g.name,
       arch: "x86",
@@ -76,7 +156,13 @@ export async function runFullVirtX86(
     return {
       name: d.name,
       state: d.state,
-      exitValue: exits.get(d.domid) ?? null,
+      exitValue:
+        exits.get(d.domid) ??
+        (guests[i]!.pv && d.shutdownReason !== null
+          ? d.shutdownReason === ShutdownReason.poweroff
+            ? 0
+            : 1
+          : null),
       diagnostic: d.crashDiagnostic,
       output: d.console.output,
       stats: vcpus[i]!.stats,
@@ -89,6 +175,8 @@ export async function runFullVirtX86(
 }
 
 /** The per-domain statistics block for `--stats`. */
-export function formatX86FullStats(res: X86FullResult): string {
-  return formatMonitorStats(`x86, full virtualization (VMware-style), cost table ${costTableHash()}`, res);
+export function formatX86FullStats(res: X86FullResult | X86DomainsResult): string {
+  const pv = res.vcpus.some((v) => v instanceof vmware.pv.X86PvVcpu);
+  const how = pv ? "VMware-style monitor, x86 PV mode for PV domains" : "full virtualization (VMware-style)";
+  return formatMonitorStats(`x86, ${how}, cost table ${costTableHash()}`, res);
 }
