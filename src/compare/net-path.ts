@@ -4,7 +4,7 @@
  * bench/net.ts does). Rows are "modelled" (TS guests, DESIGN.md "Guests").
  */
 import { buildFrame, FrameKind, parseFrame } from "../../samples/ts-guests/net/frame.js";
-import type { NetWorkload } from "../../samples/ts-guests/net/net-frontend.js";
+import type { NetDeviceWorkload } from "../../samples/ts-guests/net/net-frontend.js";
 import { guestMac, pinger, ponger, runNet } from "../../samples/ts-guests/net/run-net.js";
 import type { CellFigures } from "./types.js";
 
@@ -21,35 +21,44 @@ export interface NetPath {
   run(job: NetJob): Promise<CellFigures>;
 }
 
+/**
+ * The job itself, the same on every path: the sender (guest 1) and the receiver (guest 2), over
+ * any NetDevice. stream: batches of `batch` data frames, one ack (pong) per batch; rr: ping-pong.
+ */
+export function netJobWorkloads(job: NetJob): { sender: NetDeviceWorkload; receiver: NetDeviceWorkload } {
+  const sender: NetDeviceWorkload =
+    job.kind === "rr"
+      ? pinger(guestMac(2), job.frames, job.frameBytes)
+      : async (dev, inbox) => {
+          const peer = guestMac(2);
+          for (let sent = 0; sent < job.frames; ) {
+            const n = Math.min(job.batch, job.frames - sent);
+            const sends = [];
+            for (let i = 0; i < n; i++)
+              sends.push(dev.send(buildFrame(peer, dev.mac, FrameKind.Data, sent + i, job.frameBytes)));
+            sent += n;
+            await Promise.all(sends);
+            await inbox.next((f) => parseFrame(f)?.kind === FrameKind.Pong);
+          }
+        };
+  const receiver: NetDeviceWorkload =
+    job.kind === "rr"
+      ? ponger(job.frames)
+      : async (dev, inbox) => {
+          const peer = guestMac(1);
+          for (let got = 0; got < job.frames; ) {
+            const n = Math.min(job.batch, job.frames - got);
+            for (let i = 0; i < n; i++) await inbox.next((f) => parseFrame(f)?.kind === FrameKind.Data);
+            got += n;
+            await dev.send(buildFrame(peer, dev.mac, FrameKind.Pong, got));
+          }
+        };
+  return { sender, receiver };
+}
+
 export class PvNetPath implements NetPath {
   async run(job: NetJob): Promise<CellFigures> {
-    const sender: NetWorkload =
-      job.kind === "rr"
-        ? pinger(guestMac(2), job.frames, job.frameBytes)
-        : async (dev, inbox) => {
-            const peer = guestMac(2);
-            for (let sent = 0; sent < job.frames; ) {
-              const n = Math.min(job.batch, job.frames - sent);
-              const sends = [];
-              for (let i = 0; i < n; i++)
-                sends.push(dev.send(buildFrame(peer, dev.mac, FrameKind.Data, sent + i, job.frameBytes)));
-              sent += n;
-              await Promise.all(sends);
-              await inbox.next((f) => parseFrame(f)?.kind === FrameKind.Pong);
-            }
-          };
-    const receiver: NetWorkload =
-      job.kind === "rr"
-        ? ponger(job.frames)
-        : async (dev, inbox) => {
-            const peer = guestMac(1);
-            for (let got = 0; got < job.frames; ) {
-              const n = Math.min(job.batch, job.frames - got);
-              for (let i = 0; i < n; i++) await inbox.next((f) => parseFrame(f)?.kind === FrameKind.Data);
-              got += n;
-              await dev.send(buildFrame(peer, dev.mac, FrameKind.Pong, got));
-            }
-          };
+    const { sender, receiver } = netJobWorkloads(job);
     const r = await runNet({
       guests: [{ workload: sender }, { front: { rxBuffers: 256 }, pages: 400, workload: receiver }],
     });

@@ -9,6 +9,7 @@ import { type DependencyContainer, container as rootContainer } from "tsyringe";
 import type { CostName } from "../machine/index.js";
 import { PvBlkDiskPath } from "./disk-path.js";
 import { EmulatedDiskPath } from "./emulated-disk-path.js";
+import { EmulatedNetPath } from "./emulated-net-path.js";
 import { PvNetPath } from "./net-path.js";
 import { MipsFullRunner, MipsNativeRunner, X86FullRunner, X86NativeRunner } from "./runners.js";
 import {
@@ -30,8 +31,6 @@ export const REASONS = {
   computeElfPv: "compute.elf is not a PV guest (PV compute is the `compute` workload in the PV kernel)",
   x86Pv: "no x86 PV guest kernel yet",
   fullPvGuest: "no PV drivers for machine-code guests yet (PV-on-HVM needs a PV kernel driver)",
-  netNative: "TS guests run only as domains: there is no native network path to compare",
-  netFull: "no emulated-NIC (NE2000) driver for TS guests yet: only the PV path exists",
   netFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
   diskFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
 } as const;
@@ -58,7 +57,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     c.register(GuestFilesToken, { useValue: PLAIN_FILES[arch] });
     // The emulated IDE driver with direct port access: what the same TS guest pays on bare metal.
     c.register(DiskPathToken, { useFactory: () => new EmulatedDiskPath("direct", costs) });
-    c.register(NetPathToken, { useValue: na(REASONS.netNative) });
+    c.register(NetPathToken, { useFactory: () => new EmulatedNetPath("direct", costs) });
   },
   full: (c, arch, costs) => {
     c.register(GuestRunnerToken, {
@@ -66,7 +65,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     });
     c.register(GuestFilesToken, { useValue: PLAIN_FILES[arch] });
     c.register(DiskPathToken, { useFactory: () => new EmulatedDiskPath("trapped", costs) });
-    c.register(NetPathToken, { useValue: na(REASONS.netFull) });
+    c.register(NetPathToken, { useFactory: () => new EmulatedNetPath("trapped", costs) });
   },
   pv: (c, arch, costs) => {
     // MIPS: the PV kernel as a PV domain in Disco's PV mode (privileged-register page, TLB and

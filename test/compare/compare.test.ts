@@ -102,6 +102,14 @@ describe("pvkit compare (quick)", () => {
     expect(n.status, n.reason).toBe("ok");
     expect(n.figures!.bytesCopied).toBeGreaterThanOrEqual(16 * 1500);
     expect(n.figures!.notifications).toBeGreaterThan(0);
+    // Emulated NE2000 on the same switch and job: every data byte crosses a data port twice.
+    const nn = cell(cells, "net-stream", "ts", "native");
+    const nf = cell(cells, "net-stream", "ts", "full");
+    expect(nn.status, nn.reason).toBe("ok");
+    expect(nf.status, nf.reason).toBe("ok");
+    expect(nf.figures!.bytesCopied).toBeGreaterThanOrEqual(2 * 16 * 1500);
+    expect(nf.figures!.traps!["virtual interrupt"]).toBeGreaterThan(16);
+    expect(nf.ratioVsNative).toBeGreaterThan(1);
   }, 60_000);
 
   it("JSON carries the schema, commit, cost-table hashes, trap scales and per-cell figures", () => {

@@ -1,11 +1,13 @@
 /** A TS guest with a netfront vif: connect, run a workload on the NetDevice, disconnect. */
 
 import { createPvEnv, type GuestContext, type TsGuest } from "../../../src/guest-sdk/index.js";
-import { NetFrontend, type NetFrontendOptions } from "../../../src/pv-drivers/index.js";
+import { type NetDevice, NetFrontend, type NetFrontendOptions } from "../../../src/pv-drivers/index.js";
 import { FrameInbox, isStart } from "./frame.js";
 
 /** What a workload gets: the connected device, its inbox (START already taken) and the context. */
 export type NetWorkload = (dev: NetFrontend, inbox: FrameInbox, ctx: GuestContext) => Promise<void>;
+/** A workload that needs only the NetDevice role: runs on netfront and on the emulated NE2000. */
+export type NetDeviceWorkload = (dev: NetDevice, inbox: FrameInbox, ctx: GuestContext) => Promise<void>;
 
 export class NetFrontGuest implements TsGuest {
   readonly name = "netfront";

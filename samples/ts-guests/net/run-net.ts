@@ -17,7 +17,7 @@ import {
 } from "../../../src/pv-drivers/index.js";
 import { buildFrame, FrameKind, parseFrame, sameMac } from "./frame.js";
 import { NetBackGuest } from "./net-backend.js";
-import { NetFrontGuest, type NetWorkload } from "./net-frontend.js";
+import { type NetDeviceWorkload, NetFrontGuest, type NetWorkload } from "./net-frontend.js";
 
 export interface NetRunOptions {
   /** One entry per front-end domain (domids 1, 2, …; MAC 00:16:3e:00:<domid>:00 unless given). */
@@ -79,7 +79,7 @@ export async function runNet(o: NetRunOptions) {
 }
 
 /** Pinger: sends `count` pings of `size` bytes to `peer`, one at a time, and checks each pong. */
-export function pinger(peer: Uint8Array, count: number, size = 64, log: string[] = []): NetWorkload {
+export function pinger(peer: Uint8Array, count: number, size = 64, log: string[] = []): NetDeviceWorkload {
   return async (dev, inbox, ctx) => {
     for (let seq = 1; seq <= count; seq++) {
       const t0 = ctx.now();
@@ -96,7 +96,7 @@ export function pinger(peer: Uint8Array, count: number, size = 64, log: string[]
 }
 
 /** Ponger: answers `count` pings addressed to it with a pong of the same size and sequence. */
-export function ponger(count: number): NetWorkload {
+export function ponger(count: number): NetDeviceWorkload {
   return async (dev, inbox) => {
     for (let n = 0; n < count; n++) {
       const f = await inbox.next((x) => {

@@ -302,6 +302,7 @@ export class TsGuestBackend implements VcpuBackend {
     } else if (this.deliverUpcall()) {
       await settle();
     }
+    let parked = false;
     for (;;) {
       if (!this.domain.alive) return VcpuExitReason.halted;
       if (this.finished) return this.finish();
@@ -314,11 +315,19 @@ export class TsGuestBackend implements VcpuBackend {
         const lines = this.io!.deliver(irq.irqMask);
         if (!this.domain.alive) return VcpuExitReason.halted;
         await this.resume(irq, lines);
+        parked = false;
         continue;
       }
       const call = this.queue.shift();
       if (call && call.irqMask !== 0) {
         this.irqWaiters.push(call);
+        continue;
+      }
+      if (!call && this.irqWaiters.length > 0 && !parked) {
+        // A chain parked on an interrupt wait resumed nextActivity while another chain (the one
+        // the interrupt completed) still runs: let every chain park before deciding to block.
+        parked = true;
+        await settle();
         continue;
       }
       if (!call) {
@@ -338,6 +347,7 @@ export class TsGuestBackend implements VcpuBackend {
         return vcpu.state === "blocked" ? VcpuExitReason.blocked : VcpuExitReason.budget;
       }
       await this.resume(call, result);
+      parked = false;
     }
   }
 
