@@ -307,7 +307,13 @@ export class IdeDisk {
     }
     const bmis = io.read(this.bm + BusMaster.BMIS, 1);
     io.write(this.bm + BusMaster.BMIS, 1, BMIS_ERROR | BMIS_INTERRUPT);
-    if (bmis & BMIS_ERROR) throw this.failed(cmd, bmis, lba, "bus-master error (PRD table too short)");
+    if (bmis & BMIS_ERROR)
+      throw this.failed(
+        cmd,
+        bmis,
+        lba,
+        "bus-master error (BMIS.Error: PRD table too short, or memory the bus master cannot reach)",
+      );
   }
 
   private failed(cmd: number, status: number, lba: number, what?: string): AtaError {

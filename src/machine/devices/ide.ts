@@ -1022,6 +1022,11 @@ export class IdeBusMaster implements PortHandler {
       if (this.memory.contains(this.segAddr, n)) {
         if (toMemory) this.memory.writeBytes(this.segAddr, buf.subarray(done, done + n));
         else buf.set(this.memory.readBytes(this.segAddr, n), done);
+      } else {
+        // Nothing answers there: a master abort, which PIIX3 reports in BMIS.Error (datasheet
+        // 2.7.2 bit 1); the bytes go nowhere (writes) or read as nothing (reads).
+        this.status |= BMIS_ERROR;
+        if (!toMemory) buf.fill(0xff, done, done + n); // a master-aborted read returns all ones
       }
       this.segAddr += n;
       this.segLeft -= n;
