@@ -2,8 +2,16 @@
  * NFSv3 back end (driver-domain side): a transport-independent server plus the ONC RPC, XDR
  * and record-marking pieces that front ends and transports reuse.
  */
+
+export {
+  BufferCache,
+  type BufferCacheStats,
+  type CacheFrames,
+  type CachePage,
+} from "./buffer-cache.js";
 export * from "./mount3-proto.js";
 export * from "./nfs3-proto.js";
+export * from "./pv/index.js";
 export {
   encodeRecord,
   FRAGMENT_LENGTH_MASK,

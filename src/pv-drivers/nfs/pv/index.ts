@@ -1,0 +1,24 @@
+/** The NFS paravirtual path: nfsif ring protocol, back end, front end, synchronous export. */
+export {
+  fhKey,
+  NfsBackend,
+  type NfsBackendCounters,
+  type NfsBackendOptions,
+  type NfsReadPath,
+} from "./nfsback.js";
+export {
+  NfsError,
+  NfsFrontend,
+  type NfsFrontendCounters,
+  type NfsFrontendOptions,
+  NfsTransportError,
+  type RpcResult,
+} from "./nfsfront.js";
+export * from "./nfsif.js";
+export { type AuthSys, authSysBody, type ReplyHeader, readReplyHeader, writeCallHeader } from "./rpc-call.js";
+export {
+  NfsExportError,
+  SyncNfsExport,
+  type SyncNfsExportOptions,
+  type SyncRecordHandler,
+} from "./sync-export.js";

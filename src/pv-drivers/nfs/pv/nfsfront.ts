@@ -1,0 +1,569 @@
+/**
+ * The nfsif front end in a TypeScript guest: a small typed NFSv3 client whose calls are genuine
+ * ONC RPC records (encoded with the server's own XDR codec) carried on one shared ring.
+ *
+ * Handshake (RingFrontend): ring-ref, event-channel and `read-path` (map | copy); once the back
+ * end is Connected, `export-path` and `max-read` are read from its directory.
+ *
+ * Each call takes buffer pages from a fixed pool: a call record longer than the inline area
+ * goes in pages granted read-only; a reply expected to be long gets writable reply pages. On the
+ * map read path READ data arrives as read-only grants of the driver domain's buffer-cache
+ * frames: the front end maps them into its own page cache (LRU) and keeps them mapped, so a
+ * later READ that names the same grant costs no map at all, and N guests reading one file hold
+ * one set of machine frames between them. A new grant for a cached page means the back end
+ * dropped the old frame: the old mapping is unmapped and the new one mapped. On the copy path the
+ * data is grant-copied into the guest's own pages, which its page cache then keeps (one private
+ * copy per guest, as without Disco's optimization).
+ */
+import {
+  type GrantMapping,
+  type PvEnv,
+  PvkitError,
+  RingFrontend,
+  XenbusError,
+} from "../../../guest-sdk/index.js";
+import { MOUNT_PROGRAM, MOUNT_V3, Mount3Proc, MountStat3 } from "../mount3-proto.js";
+import {
+  CreateMode,
+  type Fattr3,
+  NFS_PROGRAM,
+  NFS_V3,
+  Nfs3Proc,
+  Nfs3Status,
+  nfs3StatusName,
+  readFattr3,
+  readFh3,
+  readPostOpAttr,
+  readWccData,
+  type Sattr3,
+  StableHow,
+  writeSattr3,
+} from "../nfs3-proto.js";
+import { AcceptStat } from "../rpc/rpc-msg.js";
+import { type XdrReader, XdrWriter } from "../rpc/xdr.js";
+import type { NfsReadPath } from "./nfsback.js";
+import {
+  inlineReplySegRoom,
+  NFSIF_INLINE_REQUEST,
+  NFSIF_MAX_READ,
+  NFSIF_MAX_RECORD,
+  NfsifOp,
+  type NfsifRequest,
+  type NfsifResponse,
+  NfsifRspFlag,
+  NfsifStatus,
+  nfsifProtocol,
+  nfsifStatusName,
+} from "./nfsif.js";
+import { type AuthSys, authSysBody, readReplyHeader, writeCallHeader } from "./rpc-call.js";
+
+const PAGE_SIZE = 4096;
+
+/** An nfsif request failed below NFS: an NFSIF_RSP_* status or an RPC-level rejection. */
+export class NfsTransportError extends PvkitError {
+  constructor(
+    /** NFSIF_RSP_* status, or 0 for an RPC-level failure (accept_stat / denied). */
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An NFSv3 procedure answered with an error status (nfsstat3). */
+export class NfsError extends PvkitError {
+  constructor(
+    readonly status: number,
+    readonly procedure: string,
+  ) {
+    super(`NFS ${procedure} failed: ${nfs3StatusName(status)}`);
+  }
+}
+
+export interface NfsFrontendOptions {
+  devid?: number;
+  /** "map" (Disco's shared buffer cache, default) or "copy" (private copies). */
+  readPath?: NfsReadPath;
+  /** Own pages for call records and reply pages. Default 40. */
+  bufferPages?: number;
+  /** Pages the guest's page cache keeps (mapped cache frames or private copies). Default 64. */
+  cachePages?: number;
+  /** AUTH_SYS identity of the calls. Default uid/gid 1000, machine "pvkit-dom<domid>". */
+  auth?: AuthSys;
+}
+
+/** What the front end did. */
+export interface NfsFrontendCounters {
+  calls: number;
+  /** GNTTABOP_map_grant_ref of cache frames, and READ pages served by an existing mapping. */
+  maps: number;
+  mapReuses: number;
+  unmaps: number;
+  /** READ data bytes taken from mapped cache frames / from copies in own pages. */
+  bytesFromMappings: number;
+  bytesFromCopies: number;
+}
+
+/** One page of the guest's page cache. */
+type CacheEntry = { kind: "map"; ref: number; mapping: GrantMapping } | { kind: "own"; pfn: number };
+
+/** A reply: its header's reader at the results, and READ data when some came outside the record. */
+export interface RpcResult {
+  readonly r: XdrReader;
+  readonly data?: Uint8Array;
+}
+
+export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> {
+  readonly counters: NfsFrontendCounters = {
+    calls: 0,
+    maps: 0,
+    mapReuses: 0,
+    unmaps: 0,
+    bytesFromMappings: 0,
+    bytesFromCopies: 0,
+  };
+  readonly readPath: NfsReadPath;
+  exportPath = "";
+  maxRead = NFSIF_MAX_READ;
+  /** Root handle after `mount`. */
+  root: Uint8Array | null = null;
+  /** The guest's page cache: `${fh hex}:${page}` → entry, in LRU order (oldest first). */
+  readonly pageCache = new Map<string, CacheEntry>();
+  private readonly cachePages: number;
+  private readonly bufferPages: number;
+  private readonly credBody: Uint8Array;
+  private readonly free: number[] = [];
+  private readonly pageWaiters: { n: number; resolve: (p: number[]) => void }[] = [];
+  private nextId = 1;
+  private nextXid: number;
+
+  constructor(env: PvEnv, opts: NfsFrontendOptions = {}) {
+    super(env, "vnfs", opts.devid ?? 0, nfsifProtocol);
+    this.readPath = opts.readPath ?? "map";
+    this.bufferPages = opts.bufferPages ?? 40;
+    this.cachePages = opts.cachePages ?? 64;
+    this.credBody = authSysBody(
+      opts.auth ?? { uid: 1000, gid: 1000, machineName: `pvkit-dom${env.domid}`, gids: [1000] },
+    );
+    this.nextXid = (env.domid << 24) >>> 0;
+  }
+
+  protected override async setup(backendId: number): Promise<Record<string, string>> {
+    for (let i = 0; i < this.bufferPages; i++) {
+      const pfn = this.env.ctx.allocPage();
+      if (pfn < 0)
+        throw new XenbusError(
+          `nfsfront: only ${i} of ${this.bufferPages} buffer pages are free; give the domain more pages`,
+        );
+      this.free.push(pfn);
+    }
+    const keys = await super.setup(backendId);
+    return { ...keys, "read-path": this.readPath };
+  }
+
+  protected override async connected(): Promise<void> {
+    const key = (k: string) => this.env.store.tryRead(`${this.backendDir}/${k}`);
+    this.exportPath = (await key("export-path")) ?? "";
+    const max = Number(await key("max-read"));
+    if (Number.isSafeInteger(max) && max > 0) this.maxRead = Math.min(max, NFSIF_MAX_READ);
+  }
+
+  protected override async teardown(): Promise<void> {
+    await this.dropPageCache();
+    await super.teardown();
+  }
+
+  /** Unmaps every cached mapping and returns private copies to the pool. */
+  async dropPageCache(): Promise<void> {
+    for (const e of this.pageCache.values()) await this.release(e);
+    this.pageCache.clear();
+  }
+
+  // --- NFSv3 ---------------------------------------------------------------------------------
+
+  /** MOUNT v3 MNT of the back end's export; sets and returns the root handle. */
+  async mount(path = this.exportPath): Promise<Uint8Array> {
+    const { r } = await this.call(MOUNT_PROGRAM, MOUNT_V3, Mount3Proc.Mnt, (w) => w.string(path), 1);
+    const st = r.u32();
+    if (st !== MountStat3.Ok) throw new NfsError(st, "MNT");
+    const fh = readFh3(r);
+    if (!r.ok) throw new NfsTransportError(0, "malformed MNT reply");
+    this.root = fh.slice();
+    return this.root;
+  }
+
+  async getattr(fh: Uint8Array): Promise<Fattr3> {
+    const { r } = await this.call(NFS_PROGRAM, NFS_V3, Nfs3Proc.Getattr, (w) => w.opaqueVar(fh), 0);
+    this.status(r, "GETATTR");
+    return this.checked(r, readFattr3(r));
+  }
+
+  async lookup(dir: Uint8Array, name: string): Promise<{ fh: Uint8Array; attrs?: Fattr3 }> {
+    const { r } = await this.call(
+      NFS_PROGRAM,
+      NFS_V3,
+      Nfs3Proc.Lookup,
+      (w) => w.opaqueVar(dir).string(name),
+      1,
+    );
+    this.status(r, "LOOKUP");
+    const fh = readFh3(r).slice();
+    const attrs = readPostOpAttr(r);
+    return this.checked(r, attrs === undefined ? { fh } : { fh, attrs });
+  }
+
+  /** Creates (UNCHECKED: truncates an existing file to the given attributes) and returns the handle. */
+  async create(dir: Uint8Array, name: string, mode = 0o644): Promise<Uint8Array> {
+    const { r } = await this.call(
+      NFS_PROGRAM,
+      NFS_V3,
+      Nfs3Proc.Create,
+      (w) => {
+        w.opaqueVar(dir).string(name).u32(CreateMode.Unchecked);
+        writeSattr3(w, { mode, size: 0 });
+      },
+      1,
+    );
+    this.status(r, "CREATE");
+    if (r.bool()) {
+      const fh = readFh3(r).slice();
+      return this.checked(r, fh);
+    }
+    return (await this.lookup(dir, name)).fh;
+  }
+
+  async remove(dir: Uint8Array, name: string): Promise<void> {
+    const { r } = await this.call(
+      NFS_PROGRAM,
+      NFS_V3,
+      Nfs3Proc.Remove,
+      (w) => w.opaqueVar(dir).string(name),
+      1,
+    );
+    this.status(r, "REMOVE");
+  }
+
+  async setattr(fh: Uint8Array, attrs: Sattr3): Promise<void> {
+    const { r } = await this.call(
+      NFS_PROGRAM,
+      NFS_V3,
+      Nfs3Proc.Setattr,
+      (w) => {
+        w.opaqueVar(fh);
+        writeSattr3(w, attrs);
+        w.bool(false); // guard: none
+      },
+      1,
+    );
+    this.status(r, "SETATTR");
+  }
+
+  /** WRITE (FILE_SYNC by default); returns the count written. */
+  async write(
+    fh: Uint8Array,
+    offset: number,
+    data: Uint8Array,
+    stable: number = StableHow.FileSync,
+  ): Promise<number> {
+    const { r } = await this.call(
+      NFS_PROGRAM,
+      NFS_V3,
+      Nfs3Proc.Write,
+      (w) => {
+        w.reserveCapacity(data.length + 128);
+        w.opaqueVar(fh).u64(offset).u32(data.length).u32(stable).opaqueVar(data);
+      },
+      1,
+    );
+    this.status(r, "WRITE");
+    readWccData(r);
+    const count = r.u32();
+    return this.checked(r, count);
+  }
+
+  /** READ of at most `maxRead` bytes (a short read near EOF is normal). */
+  async read(fh: Uint8Array, offset: number, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
+    const n = Math.min(count, this.maxRead - (offset % PAGE_SIZE));
+    const replyPages = this.readPath === "copy" ? Math.ceil(n / PAGE_SIZE) : 0;
+    const { r, data } = await this.call(
+      NFS_PROGRAM,
+      NFS_V3,
+      Nfs3Proc.Read,
+      (w) => w.opaqueVar(fh).u64(offset).u32(n),
+      replyPages,
+      { fh, offset },
+    );
+    this.status(r, "READ");
+    readPostOpAttr(r);
+    const got = r.u32();
+    const eof = r.bool();
+    if (data !== undefined) return this.checked(r, { data: data.subarray(0, got), eof });
+    // The back end let the server answer inline (no cache): the bytes are in the record.
+    const bytes = r.opaqueVar(NFSIF_MAX_READ);
+    return this.checked(r, { data: bytes.slice(), eof });
+  }
+
+  /** Reads a whole file in `maxRead` pieces. */
+  async readFile(fh: Uint8Array): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    let offset = 0;
+    for (;;) {
+      const { data, eof } = await this.read(fh, offset, this.maxRead);
+      parts.push(data);
+      offset += data.length;
+      if (eof || data.length === 0) break;
+    }
+    const out = new Uint8Array(offset);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  /** READDIR of a whole directory: the names (without "." and ".."). */
+  async readdir(dir: Uint8Array): Promise<string[]> {
+    const names: string[] = [];
+    let cookie = 0n;
+    let verf: Uint8Array = new Uint8Array(8);
+    for (;;) {
+      const { r } = await this.call(
+        NFS_PROGRAM,
+        NFS_V3,
+        Nfs3Proc.Readdir,
+        (w) => w.opaqueVar(dir).u64(cookie).opaqueFixed(verf).u32(3800),
+        1,
+      );
+      this.status(r, "READDIR");
+      readPostOpAttr(r);
+      verf = r.opaqueFixed(8).slice();
+      while (r.bool()) {
+        r.u64big(); // fileid
+        const name = r.string(255);
+        cookie = r.u64big();
+        if (name !== "." && name !== "..") names.push(name);
+      }
+      const eof = r.bool();
+      this.checked(r, 0);
+      if (eof) return names;
+    }
+  }
+
+  // --- the RPC step ----------------------------------------------------------------------------
+
+  /**
+   * One RPC over the ring: encodes the call, places the record inline or in granted pages,
+   * provides `replyPages` writable pages, waits, and returns a reader at the procedure results
+   * (accept_stat SUCCESS checked). `read` names the file and offset of a READ for the page cache.
+   */
+  async call(
+    prog: number,
+    vers: number,
+    proc: number,
+    args: (w: XdrWriter) => void,
+    replyPages: number,
+    read?: { fh: Uint8Array; offset: number },
+  ): Promise<RpcResult> {
+    const w = new XdrWriter(512);
+    const xid = this.nextXid;
+    this.nextXid = (this.nextXid + 1) >>> 0;
+    writeCallHeader(w, xid, prog, vers, proc, this.credBody);
+    args(w);
+    const record = w.bytes();
+    if (record.length > NFSIF_MAX_RECORD)
+      throw new NfsTransportError(
+        NfsifStatus.TooBig,
+        `call record of ${record.length} bytes exceeds ${NFSIF_MAX_RECORD}`,
+      );
+    const inline = record.length <= NFSIF_INLINE_REQUEST && replyPages <= inlineReplySegRoom(record.length);
+    const callPages = inline ? 0 : Math.ceil(record.length / PAGE_SIZE);
+    const pages = await this.takePages(callPages + replyPages);
+    const grants: number[] = [];
+    const mem = this.env.ctx.mem;
+    let keep = -1; // copy path: reply pages become page-cache pages from here
+    try {
+      for (let i = 0; i < callPages; i++) {
+        mem.writeBytes(pages[i]! * PAGE_SIZE, record.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+        grants.push(this.env.grants.grantAccess(this.backendId, pages[i]!, true));
+      }
+      for (let i = 0; i < replyPages; i++)
+        grants.push(this.env.grants.grantAccess(this.backendId, pages[callPages + i]!, false));
+      const id = this.nextId;
+      this.nextId = (this.nextId % 0x7fffffff) + 1;
+      this.counters.calls++;
+      const rsp = await this.request({
+        id,
+        operation: NfsifOp.Call,
+        nrSegs: callPages,
+        nrReplySegs: replyPages,
+        flags: 0,
+        recordLen: record.length,
+        replyMax: Math.max(replyPages * PAGE_SIZE, 164),
+        inline: inline ? record : new Uint8Array(0),
+        grefs: grants.slice(),
+      });
+      if (rsp.status !== NfsifStatus.Okay)
+        throw new NfsTransportError(rsp.status, nfsifStatusName(rsp.status));
+      let replyBytes: Uint8Array;
+      if ((rsp.flags & NfsifRspFlag.ReplyInPages) !== 0) {
+        if (rsp.recordLen > replyPages * PAGE_SIZE)
+          throw new NfsTransportError(0, `reply of ${rsp.recordLen} bytes overruns the reply pages`);
+        replyBytes = this.gather(pages.slice(callPages), 0, rsp.recordLen);
+      } else replyBytes = rsp.inline;
+      const h = readReplyHeader(replyBytes);
+      if (h.kind === "malformed") throw new NfsTransportError(0, `malformed RPC reply: ${h.reason}`);
+      if (h.kind === "denied")
+        throw new NfsTransportError(0, `RPC call denied (reject_stat ${h.rejectStat})`);
+      if (h.acceptStat !== AcceptStat.Success)
+        throw new NfsTransportError(0, `RPC call not accepted: accept_stat ${h.acceptStat}`);
+      if (h.xid !== xid) throw new NfsTransportError(0, `reply xid ${h.xid} does not match call ${xid}`);
+      let data: Uint8Array | undefined;
+      if (rsp.dataGrefs.length > 0 && read !== undefined) {
+        data = await this.fromMappings(read.fh, read.offset, rsp);
+      } else if ((rsp.flags & NfsifRspFlag.DataInReplyPages) !== 0 && read !== undefined) {
+        if (rsp.dataLen > replyPages * PAGE_SIZE)
+          throw new NfsTransportError(0, `READ data of ${rsp.dataLen} bytes overruns the reply pages`);
+        const own = pages.slice(callPages);
+        data = this.gather(own, 0, rsp.dataLen);
+        this.counters.bytesFromCopies += rsp.dataLen;
+        if (read.offset % PAGE_SIZE === 0) keep = callPages;
+      } else if (rsp.dataLen > 0) {
+        data = new Uint8Array(0);
+      }
+      return data === undefined ? { r: h.r } : { r: h.r, data };
+    } finally {
+      const back: number[] = [];
+      for (let i = 0; i < pages.length; i++) {
+        const g = grants[i];
+        try {
+          if (g !== undefined) this.env.grants.endAccess(g);
+          if (keep >= 0 && i >= keep && read !== undefined) {
+            this.keepOwn(read.fh, read.offset / PAGE_SIZE + (i - keep), pages[i]!);
+            continue;
+          }
+          back.push(pages[i]!);
+        } catch {
+          // Still mapped by the back end: never reuse that page.
+        }
+      }
+      this.givePages(back);
+    }
+  }
+
+  /** Sends a request as is (tests of hostile requests); resolves with the raw response. */
+  raw(req: NfsifRequest): Promise<NfsifResponse> {
+    return this.request(req);
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private status(r: XdrReader, proc: string): void {
+    const st = r.u32();
+    if (!r.ok) throw new NfsTransportError(0, `malformed ${proc} reply`);
+    if (st !== Nfs3Status.Ok) throw new NfsError(st, proc);
+  }
+
+  private checked<T>(r: XdrReader, v: T): T {
+    if (!r.ok) throw new NfsTransportError(0, "malformed NFS reply");
+    return v;
+  }
+
+  /** Bytes [off, off+len) of the concatenated own pages. */
+  private gather(pfns: number[], off: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const at = off + done;
+      const n = Math.min(len - done, PAGE_SIZE - (at % PAGE_SIZE));
+      out.set(
+        this.env.ctx.mem.readBytes(pfns[Math.floor(at / PAGE_SIZE)]! * PAGE_SIZE + (at % PAGE_SIZE), n),
+        done,
+      );
+      done += n;
+    }
+    return out;
+  }
+
+  /** READ data from cache frames: reuse a mapping whose grant is unchanged, else (re)map. */
+  private async fromMappings(fh: Uint8Array, offset: number, rsp: NfsifResponse): Promise<Uint8Array> {
+    const key = Buffer.from(fh.buffer, fh.byteOffset, fh.byteLength).toString("hex");
+    const first = Math.floor(offset / PAGE_SIZE);
+    const out = new Uint8Array(rsp.dataLen);
+    let done = 0;
+    for (let i = 0; i < rsp.dataGrefs.length && done < rsp.dataLen; i++) {
+      const ref = rsp.dataGrefs[i]!;
+      const k = `${key}:${first + i}`;
+      let e = this.pageCache.get(k);
+      if (e !== undefined) this.pageCache.delete(k);
+      if (e !== undefined && e.kind === "map" && e.ref === ref) this.counters.mapReuses++;
+      else {
+        if (e !== undefined) await this.release(e);
+        const mapping = await this.env.grants.map(this.backendId, ref, true);
+        this.counters.maps++;
+        e = { kind: "map", ref, mapping };
+      }
+      this.pageCache.set(k, e);
+      const start = i === 0 ? rsp.dataOffset : 0;
+      const n = Math.min(rsp.dataLen - done, PAGE_SIZE - start);
+      out.set(this.env.ctx.mem.readBytes(e.mapping.pfn * PAGE_SIZE + start, n), done);
+      done += n;
+    }
+    this.counters.bytesFromMappings += done;
+    await this.trimPageCache();
+    return out;
+  }
+
+  /** Copy path: keeps an own page holding file page `index` in the page cache. */
+  private keepOwn(fh: Uint8Array, index: number, pfn: number): void {
+    const k = `${Buffer.from(fh.buffer, fh.byteOffset, fh.byteLength).toString("hex")}:${index}`;
+    const old = this.pageCache.get(k);
+    this.pageCache.delete(k);
+    if (old?.kind === "own") this.free.push(old.pfn);
+    this.pageCache.set(k, { kind: "own", pfn });
+    void this.trimPageCache();
+  }
+
+  private async trimPageCache(): Promise<void> {
+    while (this.pageCache.size > this.cachePages) {
+      const [k, e] = this.pageCache.entries().next().value as [string, CacheEntry];
+      this.pageCache.delete(k);
+      await this.release(e);
+    }
+  }
+
+  private async release(e: CacheEntry): Promise<void> {
+    if (e.kind === "map") {
+      await this.env.grants.unmap(e.mapping);
+      this.counters.unmaps++;
+    } else this.givePages([e.pfn]);
+  }
+
+  private async takePages(n: number): Promise<number[]> {
+    if (n === 0) return [];
+    while (this.free.length < n) {
+      const pfn = this.env.ctx.allocPage();
+      if (pfn < 0) break;
+      this.free.push(pfn);
+    }
+    // Private copies in the page cache give their pages back before anyone waits.
+    for (const [k, e] of this.pageCache) {
+      if (this.free.length >= n) break;
+      if (e.kind !== "own") continue;
+      this.pageCache.delete(k);
+      this.free.push(e.pfn);
+    }
+    if (this.pageWaiters.length === 0 && this.free.length >= n) return this.free.splice(-n, n);
+    if (n > this.bufferPages + this.cachePages)
+      throw new NfsTransportError(NfsifStatus.TooBig, `a call needing ${n} pages exceeds the buffer pool`);
+    return new Promise((resolve) => this.pageWaiters.push({ n, resolve }));
+  }
+
+  private givePages(pfns: number[]): void {
+    this.free.push(...pfns);
+    while (this.pageWaiters.length > 0 && this.free.length >= this.pageWaiters[0]!.n) {
+      const w = this.pageWaiters.shift()!;
+      w.resolve(this.free.splice(-w.n, w.n));
+    }
+  }
+}
