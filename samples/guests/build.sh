@@ -9,3 +9,4 @@ if [ -x mips/kernel/build.sh ] || [ -f mips/kernel/build.sh ]; then bash mips/ke
 if [ -f x86/build.sh ]; then bash x86/build.sh; fi
 if [ -f mips/pv-kernel/build.sh ]; then bash mips/pv-kernel/build.sh; fi
 if [ -f x86/pv-kernel/build.sh ]; then bash x86/pv-kernel/build.sh; fi
+if [ -f mips/pv-events/build.sh ]; then bash mips/pv-events/build.sh; fi

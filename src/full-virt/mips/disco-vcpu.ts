@@ -50,6 +50,8 @@ export interface DomainCounters {
   guestCycles: number;
   monitorCycles: number;
   worldSwitches: number;
+  /** Event upcalls delivered (PV domains). */
+  upcalls: number;
   readonly trapsByCause: Float64Array;
 }
 
@@ -73,6 +75,20 @@ export interface DiscoHost {
   wake(): void;
   /** A `hypcall` from the guest kernel (PV interface); absent: hypcall raises RI, as natively. */
   hypercall?(gpr: Int32Array): void;
+  /** PV event upcalls (absent under full virtualization): see `UpcallHost`. */
+  readonly upcalls?: UpcallHost;
+  /** True once the scheduler has blocked this vCPU (SCHEDOP_block): the run loop gives the CPU up. */
+  isBlocked?(): boolean;
+}
+
+/** The hypervisor's side of event upcall delivery to a PV domain (docs/mips-pv-abi.md "Upcall entry"). */
+export interface UpcallHost {
+  /** Xen's local_events_need_delivery: vcpu_info.evtchn_upcall_pending && !evtchn_upcall_mask. */
+  needDelivery(): boolean;
+  /** The event callback registered with set_callbacks (0: none). */
+  entry(): number;
+  /** Sets vcpu_info.evtchn_upcall_mask, as Xen does when it delivers an upcall. */
+  mask(): void;
 }
 
 export interface DiscoVcpuOptions {
@@ -228,6 +244,12 @@ export class DiscoVcpu implements HostedVcpu {
     this.syncHardware();
     const end = clock.cycles + budget;
     while (this.state === "running" && clock.cycles < end) {
+      if (this.host.isBlocked?.()) break;
+      if (this.pv?.upcallReady()) {
+        this.worldSwitch(ExcCode.Int);
+        this.pv.deliverUpcall();
+        continue;
+      }
       if (this.vcp0.regs.interruptReady) {
         this.injectInterrupt();
         continue;
@@ -445,6 +467,9 @@ export class DiscoVcpu implements HostedVcpu {
     if (this.state === "blocked") {
       this.state = "running";
       this.stats.add(DiscoRow.idle, 0, this.machine.clock.cycles - this.idleSince);
+      this.host.wake();
+    } else if (this.host.isBlocked?.()) {
+      // A PV domain in SCHEDOP_block: a deliverable virtual interrupt is an event too.
       this.host.wake();
     } else if (this.inGuest && this.machine.current === this) {
       this.machine.stop.request(0);

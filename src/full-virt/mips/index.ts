@@ -10,6 +10,7 @@ export {
   DiscoVcpu,
   type DiscoVcpuOptions,
   type DomainCounters,
+  type UpcallHost,
 } from "./disco-vcpu.js";
 export { L2Tlb } from "./l2tlb.js";
 export { DiscoMachine, type DiscoMachineOptions, type HostedVcpu } from "./monitor.js";

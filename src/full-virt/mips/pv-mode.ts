@@ -25,8 +25,9 @@ import {
 import { mips } from "../../machine/index.js";
 import type { DiscoVcpu } from "./disco-vcpu.js";
 import { emulateTlbwriteInstruction } from "./privilege-trap.js";
+import { DiscoRow } from "./stats.js";
 
-const { Cp0Reg, TLB_ENTRIES } = mips;
+const { Cause, Cp0Reg, Status, TLB_ENTRIES } = mips;
 
 /** The pfn the monitor gives the privileged-register page: the first free one (docs/mips-pv-abi.md). */
 export const PRIVREGS_PFN = 4;
@@ -86,7 +87,7 @@ export class MipsPvMode {
   /** Set by HYPERVISOR_mips_eret (or the eret flag of mips_tlb_op); applied by `afterHypercall`. */
   private eretPending = false;
   /** Counters (tests, bench). */
-  readonly counts = { tlbOps: 0, tlbEntries: 0, erets: 0, entries: 0 };
+  readonly counts = { tlbOps: 0, tlbEntries: 0, erets: 0, entries: 0, upcalls: 0 };
 
   constructor(readonly v: DiscoVcpu) {
     const mfn = v.pmap.ensure(PRIVREGS_PFN);
@@ -175,6 +176,52 @@ export class MipsPvMode {
       return -1;
     }
     return target;
+  }
+
+  // --- event upcalls (docs/mips-pv-abi.md "Upcall entry") -----------------------------------------
+
+  /**
+   * An upcall can be taken now: events need delivery (pending, not masked), the guest registered
+   * an entry, and it is not at exception level (its handlers run with EXL set and must not be
+   * re-entered; the upcall waits for their mips_eret, as an interrupt waits for EXL = 0).
+   */
+  upcallReady(): boolean {
+    const up = this.v.host.upcalls;
+    if (!up) return false;
+    if ((this.v.vcp0.regs.status & (Status.EXL | Status.ERL)) !== 0) return false;
+    return up.entry() !== 0 && up.needDelivery();
+  }
+
+  /**
+   * Delivers the event upcall like an interrupt: virtual EPC = the interrupted PC, Cause.ExcCode =
+   * Int, Status.EXL = 1 (the guest's kernel mode), evtchn_upcall_mask = 1, and the guest continues
+   * at its event entry. The handler returns with HYPERVISOR_mips_eret like any exception handler.
+   * An entry outside the domain's ksseg memory crashes the domain (nothing sane to run). The
+   * caller has counted the world switch into the monitor.
+   */
+  deliverUpcall(): void {
+    const v = this.v;
+    const up = v.host.upcalls!;
+    const m = v.machine;
+    const entry = up.entry() >>> 0;
+    const pfn = (entry - 0xc0000000) >>> 12;
+    if (entry & 3 || entry < 0xc0000000 || entry >= 0xe0000000 || pfn >= v.pmap.nrPfns) {
+      v.crash(`event upcall entry ${hex(entry)} is not a ksseg address in the domain's memory`, m.cpu.pc);
+      return;
+    }
+    const c0 = m.clock.cycles;
+    this.enter();
+    const r = v.vcp0.regs;
+    r.epc = m.cpu.pc >>> 0;
+    r.cause = (r.cause & ~(Cause.EXC_MASK | Cause.BD)) >>> 0;
+    r.status = (r.status | Status.EXL) >>> 0;
+    up.mask();
+    v.syncHardware();
+    v.setPc(entry);
+    this.counts.upcalls++;
+    v.host.stats.upcalls++;
+    this.exit();
+    v.monitorCharge(DiscoRow.interrupts, m.costs.eventDeliver, m.clock.cycles - c0);
   }
 
   // --- the arch hypercalls --------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { disco } from "../../full-virt/index.js";
 import { ShutdownReason } from "../../hypercalls/index.js";
 import { costTableHash, createBoard, StopReason } from "../../machine/index.js";
 import type { Domain } from "../domain.js";
+import { installPvCore } from "../pv-core/index.js";
 import { hypercallFromRegisters } from "../trap-hypercall.js";
 import {
   formatMonitorStats,
@@ -48,6 +49,8 @@ export async function runFullVirt(
   opts: FullVirtOptions,
 ): Promise<FullVirtResult> {
   const { hv, stopTraces } = monitorHypervisor(opts, 128);
+  // PV domains get the whole PV core (grant tables, bind_ipi/reset, the store on their rings).
+  if (guests.some((g) => g.pv)) installPvCore(hv);
   const machine = new disco.DiscoMachine({
     memory: hv.memory,
     clock: hv.clock,
@@ -75,6 +78,16 @@ export async function runFullVirt(
         // SCHEDOP_shutdown (a PV kernel's exit) or a crash: stop the vCPU now, not at slice end.
         if (g.pv && !domain.alive) self?.dispose();
       },
+      ...(g.pv
+        ? {
+            upcalls: {
+              needDelivery: () => hv.events.eventsNeedDelivery(domain),
+              entry: () => domain.vcpu.callbacks.eventAddress,
+              mask: () => hv.events.setUpcallMask(domain, true),
+            },
+            isBlocked: () => domain.vcpu.state === "blocked",
+          }
+        : {}),
     };
     let self: disco.DiscoVcpu | null = null;
     const vcpu = new disco.DiscoVcpu(machine, host, {

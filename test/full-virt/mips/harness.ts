@@ -88,7 +88,13 @@ export function testBed(machineMib = 16): TestBed {
         name,
         p2m: new TestP2m(ramPages),
         allocator,
-        stats: { guestCycles: 0, monitorCycles: 0, worldSwitches: 0, trapsByCause: new Float64Array(64) },
+        stats: {
+          guestCycles: 0,
+          monitorCycles: 0,
+          worldSwitches: 0,
+          upcalls: 0,
+          trapsByCause: new Float64Array(64),
+        },
         console: (b) => {
           out += String.fromCharCode(b);
         },

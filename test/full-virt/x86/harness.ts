@@ -102,6 +102,7 @@ export function makeMachine(machineMib = 64): TestMachine {
         guestCycles: 0,
         monitorCycles: 0,
         worldSwitches: 0,
+        upcalls: 0,
         trapsByCause: new Float64Array(32),
       };
       let d: TestDomain;
