@@ -7,12 +7,14 @@
  * scheduler, console) and the full-virt layer's x86 vCPUs; tests and benchmarks use it too.
  */
 import { readFileSync } from "node:fs";
-import { formatX86FullStats, guestNames, runFullVirtX86 } from "../../hypervisor/index.js";
+import { formatX86FullStats, guestNames, runX86Domains } from "../../hypervisor/index.js";
 import { costTableHash, createBoard, StopReason } from "../../machine/index.js";
 
 /**
  * The `--mode` path of `pvkit run` for x86 guests: `native` runs each on its own PC board,
- * `full` runs them as fully virtualized domains. Exit status as for MIPS: the first nonzero
+ * `full` runs them as fully virtualized domains, `pv` as PV domains in the monitor's x86 PV mode
+ * (Xen x86_32 PV kernels, docs/x86-pv-abi.md; exit status 0 for SCHEDOP_shutdown poweroff, 1
+ * for any other reason). Exit status as for MIPS: the first nonzero
  * exit-port value (0 if all wrote 0), 125 if a domain crashed or a board stopped a guest, 124 if
  * the run hit --max-cycles with domains alive.
  */
@@ -29,13 +31,15 @@ export async function runX86Mode(
   io: { stdout: (text: string) => void; stderr: (text: string) => void },
 ): Promise<number> {
   const mode = opts.mode ?? "native";
-  if (mode !== "native" && mode !== "full") throw new Error(`--mode must be native or full, got "${mode}"`);
+  if (mode !== "native" && mode !== "full" && mode !== "pv")
+    throw new Error(`--mode must be native, full or pv, got "${mode}"`);
   const names = guestNames(files);
   const guests = files.map((f, i) => ({
     name: names[i]!,
     file: f,
     bytes: new Uint8Array(readFileSync(f)),
     ...(opts.input !== undefined ? { input: opts.input } : {}),
+    ...(mode === "pv" ? { pv: true } : {}),
   }));
   const ramMib = opts.ramMib === undefined ? undefined : Number(opts.ramMib);
   const out = (line: string) => io.stdout(`${line}\n`);
@@ -72,7 +76,7 @@ export async function runX86Mode(
     return status;
   }
   const maxCycles = opts.maxCycles === undefined ? undefined : Number(opts.maxCycles);
-  const res = await runFullVirtX86(guests, {
+  const res = await runX86Domains(guests, {
     out,
     ...(ramMib ? { ramMib } : {}),
     ...(maxCycles ? { maxCycles } : {}),

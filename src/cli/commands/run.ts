@@ -189,7 +189,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       "--mode <mode>",
-      "native (own board each), full (domains of the Disco or VMware-style monitor on one CPU) or pv (MIPS: Disco PV mode for PV kernels)",
+      "native (own board each), full (domains of the Disco or VMware-style monitor on one CPU) or pv (PV kernels: Disco PV mode on MIPS, the x86 PV mode of the VMware-style monitor on x86)",
     )
     .option("--arch <arch>", "mips or x86 (default: from the ELF's e_machine)")
     .option("--max-instructions <n>", "stop after N guest instructions (exit status 124)")

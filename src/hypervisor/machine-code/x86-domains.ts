@@ -8,6 +8,7 @@ import { vmware } from "../../full-virt/index.js";
 import { ShutdownReason } from "../../hypercalls/index.js";
 import { costTableHash } from "../../machine/index.js";
 import type { Domain } from "../domain.js";
+import type { Hypervisor } from "../hypervisor.js";
 import { hypercallFromRegisters } from "../trap-hypercall.js";
 import {
   formatMonitorStats,
@@ -76,51 +77,12 @@ export async function runX86Domains(
   const vcpus: X86Vcpu[] = [];
   const exits = new Map<number, number>();
   const pvVcpus = new Map<number, vmware.pv.X86PvVcpu>();
-  if (guests.some((g) => g.pv))
-    vmware.pv.registerX86PvHypercalls(
-      hv.dispatcher,
-      (id) => pvVcpus.get(id),
-      (mfn, pfn) => hv.machineMemory.setPfn(mfn, pfn),
-    );
+  if (guests.some((g) => g.pv)) registerX86Pv(hv, pvVcpus);
   for (const g of guests) {
     if (g.pv) {
-      const pages = ((opts.ramMib ?? X86_PV_DEFAULT_RAM_MIB) << 20) >>> 12;
-      const domain = hv.createDomain({
-        name: g.name,
-        arch: "x86",
-        pages,
-        maxPages: pages + PV_MONITOR_FRAMES,
-        autoTranslated: false,
-        ...(g.cmdline !== undefined ? { cmdline: g.cmdline } : {}),
-      });
-      domain.console.lines.subscribe((l) => opts.out(prefix ? `[${l.name}] ${l.text}` : l.text));
-      const scratch = new Uint32Array(5);
-      const V = domain.layouts.vcpuInfo.offsets;
-      const maskAt =
-        domain.sharedInfoMfn * 4096 + domain.layouts.sharedInfo.offsets.vcpu_info! + V.evtchn_upcall_mask!;
-      const host: vmware.pv.X86PvHost = {
-        domid: domain.domid,
-        name: domain.name,
-        p2m: domain.p2m,
-        allocator: hv.machineMemory,
-        stats: domain.stats,
-        layouts: domain.layouts,
-        sharedInfoMfn: domain.sharedInfoMfn,
-        callbacks: domain.vcpu.callbacks,
-        hypercall: (regs) => {
-          hypercallFromRegisters(hv, domain, regs, scratch);
-        },
-        needDelivery: () => hv.events.eventsNeedDelivery(domain),
-        upcallMask: () => hv.memory.read8(maskAt) !== 0,
-        setUpcallMask: (masked) => hv.events.setUpcallMask(domain, masked),
-        isBlocked: () => domain.vcpu.state === "blocked",
-        isAlive: () => domain.alive,
-        crash: (diag) => hv.crash(domain.domid, diag),
-      };
-      const vcpu = new vmware.pv.X86PvVcpu(machine, host);
-      vcpu.load(g.bytes, g.file);
-      domain.addressTranslator = (addr, write) => vcpu.translate(addr, write);
+      const { domain, vcpu } = createX86PvDomain(hv, machine, g, opts.ramMib);
       pvVcpus.set(domain.domid, vcpu);
+      domain.console.lines.subscribe((l) => opts.out(prefix ? `[${l.name}] ${l.text}` : l.text));
       hv.attachBackend(domain, vcpu);
       domains.push(domain);
       vcpus.push(vcpu);
@@ -172,6 +134,64 @@ export async function runX86Domains(
   });
   stopTraces();
   return { end, domains: results, cycles: hv.clock.cycles, wallMs, hypervisor: hv, vcpus };
+}
+
+/**
+ * Creates an x86 PV domain for `g` (memory populated up front: `ramMib`, default
+ * X86_PV_DEFAULT_RAM_MIB), its PV vCPU on `machine` and the domain builder's initial state; the
+ * caller registers the vCPU with registerX86PvHypercalls' lookup, attaches it and unpauses.
+ */
+export function createX86PvDomain(
+  hv: Hypervisor,
+  machine: vmware.X86FullMachine,
+  g: X86GuestImage,
+  ramMib?: number,
+): { domain: Domain; vcpu: vmware.pv.X86PvVcpu } {
+  const pages = ((ramMib ?? X86_PV_DEFAULT_RAM_MIB) << 20) >>> 12;
+  const domain = hv.createDomain({
+    name: g.name,
+    arch: "x86",
+    pages,
+    maxPages: pages + PV_MONITOR_FRAMES,
+    autoTranslated: false,
+    ...(g.cmdline !== undefined ? { cmdline: g.cmdline } : {}),
+  });
+  const scratch = new Uint32Array(5);
+  const V = domain.layouts.vcpuInfo.offsets;
+  const maskAt =
+    domain.sharedInfoMfn * 4096 + domain.layouts.sharedInfo.offsets.vcpu_info! + V.evtchn_upcall_mask!;
+  const host: vmware.pv.X86PvHost = {
+    domid: domain.domid,
+    name: domain.name,
+    p2m: domain.p2m,
+    allocator: hv.machineMemory,
+    stats: domain.stats,
+    layouts: domain.layouts,
+    sharedInfoMfn: domain.sharedInfoMfn,
+    callbacks: domain.vcpu.callbacks,
+    hypercall: (regs) => {
+      hypercallFromRegisters(hv, domain, regs, scratch);
+    },
+    needDelivery: () => hv.events.eventsNeedDelivery(domain),
+    upcallMask: () => hv.memory.read8(maskAt) !== 0,
+    setUpcallMask: (masked) => hv.events.setUpcallMask(domain, masked),
+    isBlocked: () => domain.vcpu.state === "blocked",
+    isAlive: () => domain.alive,
+    crash: (diag) => hv.crash(domain.domid, diag),
+  };
+  const vcpu = new vmware.pv.X86PvVcpu(machine, host);
+  vcpu.load(g.bytes, g.file);
+  domain.addressTranslator = (addr, write) => vcpu.translate(addr, write);
+  return { domain, vcpu };
+}
+
+/** Plugs the x86 PV hypercalls into `hv`'s dispatcher, routed through `vcpus` (domid → vCPU). */
+export function registerX86Pv(hv: Hypervisor, vcpus: Map<number, vmware.pv.X86PvVcpu>): void {
+  vmware.pv.registerX86PvHypercalls(
+    hv.dispatcher,
+    (id) => vcpus.get(id),
+    (mfn, pfn) => hv.machineMemory.setPfn(mfn, pfn),
+  );
 }
 
 /** The per-domain statistics block for `--stats`. */
