@@ -165,6 +165,15 @@ export class NfsBackend extends RingBackend<NfsifRequest, NfsifResponse> {
   private serveRing(ring: AsyncBackRing<NfsifRequest, NfsifResponse>): void {
     ring.requests$.subscribe({
       next: (req) => {
+        // An id already queued or being served: answer the duplicate at once, keep the first.
+        if (this.inFlight.has(req.id)) {
+          this.counters.rejected[NfsifStatus.IdInUse] =
+            (this.counters.rejected[NfsifStatus.IdInUse] ?? 0) + 1;
+          ring.respond(this.reject(req, NfsifStatus.IdInUse));
+          if (!this.processing) ring.flush();
+          return;
+        }
+        this.inFlight.add(req.id);
         this.queue.push(req);
         if (!this.processing) {
           this.processing = true;
@@ -180,12 +189,6 @@ export class NfsBackend extends RingBackend<NfsifRequest, NfsifResponse> {
     try {
       while (this.queue.length > 0 && this.error === null) {
         const req = this.queue.shift()!;
-        if (this.inFlight.has(req.id)) {
-          // The first request of that id is still ours: answer the duplicate at once.
-          ring.respond(this.reject(req, NfsifStatus.IdInUse));
-          continue;
-        }
-        this.inFlight.add(req.id);
         let rsp: NfsifResponse;
         try {
           rsp = await this.serveOne(req);

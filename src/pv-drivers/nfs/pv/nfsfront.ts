@@ -451,6 +451,63 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> {
     }
   }
 
+  /**
+   * Sends any bytes as a call record (inline when they fit, else in granted pages) with
+   * `replyPages` reply pages; resolves with the nfsif status and the reply record, if any. For
+   * tools and tests of malformed records: no RPC checks.
+   */
+  async sendRecord(
+    record: Uint8Array,
+    replyPages = 1,
+  ): Promise<{ status: number; reply: Uint8Array | null }> {
+    const inline = record.length <= NFSIF_INLINE_REQUEST && replyPages <= inlineReplySegRoom(record.length);
+    const callPages = inline ? 0 : Math.ceil(record.length / PAGE_SIZE);
+    const pages = await this.takePages(callPages + replyPages);
+    const grants: number[] = [];
+    try {
+      for (let i = 0; i < callPages; i++) {
+        this.env.ctx.mem.writeBytes(
+          pages[i]! * PAGE_SIZE,
+          record.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE),
+        );
+        grants.push(this.env.grants.grantAccess(this.backendId, pages[i]!, true));
+      }
+      for (let i = 0; i < replyPages; i++)
+        grants.push(this.env.grants.grantAccess(this.backendId, pages[callPages + i]!, false));
+      const id = this.nextId;
+      this.nextId = (this.nextId % 0x7fffffff) + 1;
+      const rsp = await this.request({
+        id,
+        operation: NfsifOp.Call,
+        nrSegs: callPages,
+        nrReplySegs: replyPages,
+        flags: 0,
+        recordLen: record.length,
+        replyMax: Math.max(replyPages * PAGE_SIZE, 164),
+        inline: inline ? record : new Uint8Array(0),
+        grefs: grants.slice(),
+      });
+      if (rsp.status !== NfsifStatus.Okay) return { status: rsp.status, reply: null };
+      const reply =
+        (rsp.flags & NfsifRspFlag.ReplyInPages) !== 0
+          ? this.gather(pages.slice(callPages), 0, Math.min(rsp.recordLen, replyPages * PAGE_SIZE))
+          : rsp.inline;
+      return { status: rsp.status, reply };
+    } finally {
+      const back: number[] = [];
+      for (let i = 0; i < pages.length; i++) {
+        try {
+          const g = grants[i];
+          if (g !== undefined) this.env.grants.endAccess(g);
+          back.push(pages[i]!);
+        } catch {
+          // still mapped by the back end: never reuse
+        }
+      }
+      this.givePages(back);
+    }
+  }
+
   /** Sends a request as is (tests of hostile requests); resolves with the raw response. */
   raw(req: NfsifRequest): Promise<NfsifResponse> {
     return this.request(req);
