@@ -18,6 +18,13 @@ export interface RunModeIo {
 }
 
 /**
+ * Simulated cycles a monitor run may take by default (10^13 = 10,000 s at 1 GHz): ends a run whose
+ * PV domains all block with only their never-deliverable virtual CP0 timers left on the clock
+ * (the clock skips to each wrap, so reaching the limit takes milliseconds of wall time).
+ */
+export const MONITOR_CYCLE_LIMIT = 1e13;
+
+/**
  * The `--mode` path of `pvkit run` for MIPS guests. Exit status: the first nonzero exit-port
  * value (0 if all wrote 0), 125 if a domain crashed or a board stopped a guest, 124 if the run
  * hit --max-cycles with domains still alive.
@@ -61,14 +68,19 @@ export async function runMipsMode(
     if (res.some((r) => r.exitValue === null)) return 125;
     return (res.find((r) => r.exitValue !== 0)?.exitValue ?? 0) & 0xff;
   }
-  const maxCycles = opts.maxCycles === undefined ? undefined : Number(opts.maxCycles);
+  const maxCycles = opts.maxCycles === undefined ? MONITOR_CYCLE_LIMIT : Number(opts.maxCycles);
   const res = await runFullVirt(guests, {
     out,
     ...(ramMib ? { ramMib } : {}),
-    ...(maxCycles ? { maxCycles } : {}),
+    maxCycles,
     ...(opts.trace ? { trace: { kinds: opts.trace, write: (l: string) => io.stderr(`${l}\n`) } } : {}),
   });
   for (const d of res.domains) if (d.diagnostic) io.stderr(`pvkit: domain crashed: ${d.diagnostic}\n`);
+  const alive = res.domains.filter((d) => d.state !== "crashed" && d.exitValue === null).map((d) => d.name);
+  if (alive.length > 0)
+    io.stderr(
+      `pvkit: the run ended (${res.end} at ${res.cycles} cycles) with ${alive.join(", ")} still alive — blocked with nothing left to wake them, or out of cycles\n`,
+    );
   if (opts.stats) io.stderr(formatFullStats(res));
   if (res.domains.some((d) => d.state === "crashed")) return 125;
   if (res.domains.some((d) => d.exitValue === null)) return 124;

@@ -9,6 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MONITOR_CYCLE_LIMIT } from "../../../src/cli/commands/run-full.js";
 import { Hypercall } from "../../../src/hypercalls/index.js";
 import { runFullVirt } from "../../../src/hypervisor/index.js";
 import { requires } from "../../setup/requires.js";
@@ -70,6 +71,24 @@ describe("MIPS PV: event upcalls", () => {
     const d = res.domains[0]!;
     expect(d.state).toBe("crashed");
     expect(d.diagnostic).toMatch(/event upcall entry 0x80001000 is not a ksseg address/);
+  });
+});
+
+describe("MIPS PV: a domain blocked with nothing to wake it", () => {
+  // A hang here (the test's timeout) would mean the scheduler steps through the idle time.
+  it("ends the run at the cycle limit (the clock skips to each CP0 timer wrap)", async () => {
+    const a = newAsm(CODE);
+    hyp(a, Hypercall.sched_op, 1, 0); // SCHEDOP_block, no event source armed
+    shutdown(a, "end");
+    const res = await runFullVirt([pvGuest("sleeper", pvImage(a))], {
+      out: () => {},
+      ramMib: 4,
+      machineMib: 32,
+      maxCycles: MONITOR_CYCLE_LIMIT,
+    });
+    expect(res.end).toBe("cycle-limit");
+    expect(res.domains[0]!.state).not.toBe("crashed");
+    expect(res.domains[0]!.exitValue).toBeNull();
   });
 });
 
