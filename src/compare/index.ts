@@ -1,6 +1,8 @@
 /** pvkit/compare — the comparison harness (DESIGN.md "Comparison", "Dependency injection"). */
-export type { DiskJob, DiskPath } from "./disk-path.js";
-export { PvBlkDiskPath } from "./disk-path.js";
+export type { DiskJob, DiskPath, JobDisk } from "./disk-path.js";
+export { PvBlkDiskPath, runDiskJob } from "./disk-path.js";
+export { EmulatedDiskPath, type EmulatedDiskPathOptions } from "./emulated-disk-path.js";
+export { EmulatedNetPath } from "./emulated-net-path.js";
 export {
   type CompareOptions,
   type CompareReport,
@@ -22,7 +24,7 @@ export {
   Program,
   timed,
 } from "./mips-kernel.js";
-export { type NetJob, type NetPath, PvNetPath } from "./net-path.js";
+export { type NetJob, type NetPath, netJobWorkloads, PvNetPath } from "./net-path.js";
 export { profileContainer, REASONS } from "./profiles.js";
 export { REFERENCE_FIGURES, type ReferenceFigure } from "./reference.js";
 export { chartSvg, formatHtml } from "./report-html.js";
@@ -35,6 +37,7 @@ export {
   MipsNativeRunner,
   X86FullRunner,
   X86NativeRunner,
+  X86PvRunner,
 } from "./runners.js";
 export {
   ArchToken,

@@ -107,4 +107,57 @@ describe("hostile NE2000 use", () => {
     expect(r.hv.oracleViolations).toHaveLength(0);
     for (const g of r.guests) expect(g.domain.state).toBe("shutdown");
   });
+
+  it("a receive header the driver cannot trust is counted and the ring resynchronised", async () => {
+    const r = await runNe2000({
+      mode: "trapped",
+      oracle: true,
+      guests: [
+        {
+          workload: async (dev, inbox, ctx) => {
+            const io = ctx.io!;
+            const B = 0x300;
+            // The ring is empty: CURR is where the next frame goes. Write a header there that
+            // points outside the ring with an impossible length, and move CURR past it.
+            io.write(B + P.CR, 1, Cr.STA | Cr.RD_ABORT | Cr.PAGE1);
+            const curr = io.read(B + P.CURR, 1);
+            io.write(B + P.CR, 1, Cr.STA | Cr.RD_ABORT | Cr.PAGE0);
+            io.write(B + P.RBCR0, 1, 4);
+            io.write(B + P.RBCR1, 1, 0);
+            io.write(B + P.RSAR0, 1, 0);
+            io.write(B + P.RSAR1, 1, curr);
+            io.write(B + P.CR, 1, Cr.STA | Cr.RD_WRITE);
+            io.write(B + P.DATA, 2, 0x1001); // status PRX, next page 0x10 (outside 0x46–0xBF)
+            io.write(B + P.DATA, 2, 0xffff); // 65535 bytes
+            io.write(B + P.ISR, 1, 0x40);
+            io.write(B + P.CR, 1, Cr.STA | Cr.RD_ABORT | Cr.PAGE1);
+            io.write(B + P.CURR, 1, curr + 1);
+            io.write(B + P.CR, 1, Cr.STA | Cr.RD_ABORT | Cr.PAGE0);
+            const nic = dev as Ne2000Nic;
+            // The peer's answer lands behind the bogus header: the driver drops both.
+            await dev.send(buildFrame(guestMac(2), dev.mac, FrameKind.Ping, 100, 80));
+            while (nic.counters.badHeaders === 0) await ctx.hypercall(29, 0); // SCHEDOP_yield
+            // Resynchronised: the next answer arrives intact.
+            await dev.send(buildFrame(guestMac(2), dev.mac, FrameKind.Ping, 101, 80));
+            const f = await inbox.next((x) => parseFrame(x)?.kind === FrameKind.Pong);
+            expect(parseFrame(f)).toMatchObject({ seq: 101, intact: true });
+          },
+        },
+        {
+          workload: async (dev, inbox) => {
+            for (const seq of [100, 101]) {
+              const f = await inbox.next((x) => parseFrame(x)?.seq === seq);
+              await dev.send(buildFrame(parseFrame(f)!.src, dev.mac, FrameKind.Pong, seq, 80));
+            }
+          },
+        },
+      ],
+    });
+    for (const g of r.guests) expect(g.guest.failure).toBeNull();
+    const nic = r.guests[0]!.guest.nic!;
+    expect(nic.counters.badHeaders).toBe(1);
+    expect(nic.counters.rxFrames).toBe(2); // START and pong 101; pong 100 went with the resync
+    expect(r.hv.oracleViolations).toHaveLength(0);
+    for (const g of r.guests) expect(g.domain.state).toBe("shutdown");
+  });
 });
