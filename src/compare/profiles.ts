@@ -11,7 +11,7 @@ import { PvBlkDiskPath } from "./disk-path.js";
 import { EmulatedDiskPath } from "./emulated-disk-path.js";
 import { EmulatedNetPath } from "./emulated-net-path.js";
 import { PvNetPath } from "./net-path.js";
-import { MipsFullRunner, MipsNativeRunner, X86FullRunner, X86NativeRunner } from "./runners.js";
+import { MipsFullRunner, MipsNativeRunner, X86FullRunner, X86NativeRunner, X86PvRunner } from "./runners.js";
 import {
   ArchToken,
   CostsToken,
@@ -29,7 +29,6 @@ const na = (unavailable: string): Unavailable => ({ unavailable });
 /** Why each missing mode is missing (checked at the time of writing; see docs/compare.md). */
 export const REASONS = {
   computeElfPv: "compute.elf is not a PV guest (PV compute is the `compute` workload in the PV kernel)",
-  x86Pv: "no x86 PV guest kernel yet",
   fullPvGuest: "no PV drivers for machine-code guests yet (PV-on-HVM needs a PV kernel driver)",
   netFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
   diskFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
@@ -41,10 +40,13 @@ const PLAIN_FILES: Readonly<Record<CompareArch, GuestFiles>> = {
   x86: { kernelSample: "x86/kernel/kernel.elf", computeElf: "x86/compute.elf" },
 };
 
-/** PV builds: the MIPS PV kernel sample (same sources and `proc_config` as the kernel sample). */
+/**
+ * PV builds: the MIPS PV kernel sample (same sources and `proc_config` as the kernel sample) and
+ * the x86 PV kernel (the x86 kernel sample's processes over Xen's x86_32 PV interface).
+ */
 const PV_FILES: Readonly<Record<CompareArch, GuestFiles>> = {
   mips: { kernelSample: "mips/pv-kernel/pv-kernel.elf", computeElf: na(REASONS.computeElfPv) },
-  x86: { kernelSample: na(REASONS.x86Pv), computeElf: na(REASONS.x86Pv) },
+  x86: { kernelSample: "x86/pv-kernel/pv-kernel.elf", computeElf: na(REASONS.computeElfPv) },
 };
 
 type Registrar = (c: DependencyContainer, arch: CompareArch, costs: Costs) => void;
@@ -69,9 +71,9 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
   },
   pv: (c, arch, costs) => {
     // MIPS: the PV kernel as a PV domain in Disco's PV mode (privileged-register page, TLB and
-    // ERET hypercalls). x86 has no PV guest kernel yet.
+    // ERET hypercalls). x86: the PV kernel in the VMware-style monitor's x86 PV mode (Xen x86_32).
     c.register(GuestRunnerToken, {
-      useFactory: () => (arch === "mips" ? new MipsFullRunner(costs, true) : na(REASONS.x86Pv)),
+      useFactory: () => (arch === "mips" ? new MipsFullRunner(costs, true) : new X86PvRunner(costs)),
     });
     c.register(GuestFilesToken, { useValue: PV_FILES[arch] });
     c.register(DiskPathToken, { useFactory: () => new PvBlkDiskPath() });

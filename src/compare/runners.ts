@@ -5,7 +5,7 @@
  */
 
 import { disco } from "../full-virt/index.js";
-import { runFullVirt, runFullVirtX86, runNative } from "../hypervisor/index.js";
+import { runFullVirt, runFullVirtX86, runNative, runX86Domains } from "../hypervisor/index.js";
 import { type CostName, createBoard, StopReason } from "../machine/index.js";
 import type { CellFigures } from "./types.js";
 
@@ -109,6 +109,49 @@ export class X86NativeRunner implements GuestRunner {
       output,
       finished,
       diagnostic: finished ? "" : board.diagnostic(),
+    };
+  }
+}
+
+/**
+ * The image as a PV domain in the x86 PV mode of the VMware-style monitor (docs/x86-pv-abi.md):
+ * traps are the exceptions and software interrupts bounced to the guest, by vector; hypercalls
+ * are every `int $0x82`.
+ */
+export class X86PvRunner implements GuestRunner {
+  constructor(private readonly costs: Costs) {}
+
+  async run(image: GuestImage, budget?: number): Promise<GuestRunResult> {
+    const res = await runX86Domains([{ ...image, pv: true }], {
+      out: () => {},
+      costs: this.costs,
+      ...(budget ? { maxCycles: budget } : {}),
+    });
+    const d = res.domains[0]!;
+    const v = res.vcpus[0]!;
+    const s = "bouncesByVector" in d.stats ? d.stats : null;
+    const traps: Record<string, number> = {};
+    let hypercalls = 0;
+    if (s) {
+      s.bouncesByVector.forEach((n, vec) => {
+        if (n) traps[X86_VECTOR_NAMES[vec] ?? `vector ${vec}`] = n;
+      });
+      if (s.upcalls) traps["event upcall"] = s.upcalls;
+      for (const n of s.hypercallsByNumber) hypercalls += n;
+    }
+    return {
+      figures: {
+        cycles: res.cycles,
+        instructions: v.machine.cpu.stats.instructions,
+        traps,
+        worldSwitches: s?.worldSwitches ?? 0,
+        monitorCycles: d.monitorCycles,
+        hypercalls,
+        wallMs: res.wallMs,
+      },
+      output: d.output,
+      finished: d.exitValue === 0,
+      diagnostic: d.diagnostic ?? (d.exitValue === 0 ? "" : d.state),
     };
   }
 }

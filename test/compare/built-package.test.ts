@@ -19,7 +19,10 @@ describe.skipIf(!built)("built pvkit/compare resolves its roles (skipped: run `n
     const full = m.profileContainer("full", "x86", costs);
     expect(full.resolve(m.GuestRunnerToken)).toBeInstanceOf(m.X86FullRunner);
     const pv = m.profileContainer("pv", "x86", costs);
-    expect(m.isUnavailable(pv.resolve(m.GuestRunnerToken))).toBe(true);
-    expect(pv.resolve(m.GuestFilesToken).kernelSample.unavailable).toMatch(/x86 PV/);
+    expect(pv.resolve(m.GuestRunnerToken)).toBeInstanceOf(m.X86PvRunner);
+    expect(pv.resolve(m.GuestFilesToken).kernelSample).toBe("x86/pv-kernel/pv-kernel.elf");
+    const fullPv = m.profileContainer("full+pv", "x86", costs);
+    expect(m.isUnavailable(fullPv.resolve(m.GuestRunnerToken))).toBe(true);
+    expect(fullPv.resolve(m.GuestFilesToken).kernelSample.unavailable).toMatch(/PV/);
   });
 });
