@@ -37,6 +37,13 @@ export interface BlockSource {
   count: number;
   /** Bytes of code covered (all within the start page). */
   bytes: number;
+  /**
+   * Instructions before the last that charge the multiply or divide cost on top of the
+   * instruction cost (IMUL r,r/m[,imm]; group-3 MUL/IMUL and DIV/IDIV): the CPU bounds the
+   * cycles a block can spend before its last instruction with them (CodeBlock.guard).
+   */
+  multiplies: number;
+  divides: number;
 }
 
 function eaExpr(d: DecodedInstruction): string {
@@ -60,19 +67,53 @@ function segOf(d: DecodedInstruction): number {
 }
 
 /**
- * A 32-bit load from `seg`:`ea` into a new constant `out` (faults pend in the CPU). Through ES,
- * SS or DS an aligned address below `c.flatLimit` reads RAM directly (flatLimit is 0 unless
- * those segments are flat and paging is off: see X86Cpu.flatLimit); anything else calls rd32.
+ * A 32-bit load from `seg`:`ea` into a new constant `out` (faults pend in the CPU). An aligned
+ * address reads RAM directly when it is below `c.flatLimit` (ES/SS/DS flat and paging off: see
+ * X86Cpu.flatLimit), or else when its TLB entry holds every bit of the segment's fast-path mask
+ * (`c.segRdTlb`: a base-0 4 GiB segment, the CPL's read rights, the frame in RAM; see there);
+ * anything else calls rd32, which checks, walks and faults as the interpreter does.
  */
 function load32(out: string, seg: number, ea: string): string {
-  if (seg !== 0 && seg !== 2 && seg !== 3) return `const ${out} = c.rd32(${seg}, ${ea});`;
-  return `const e${out} = ${ea}; const ${out} = (e${out} & 3) === 0 && e${out} >>> 0 < c.flatLimit ? c.i32[e${out} >>> 2] : c.rd32(${seg}, e${out});`;
+  const e = `e${out}`;
+  const flat =
+    seg === 0 || seg === 2 || seg === 3
+      ? `else if (${e} >>> 0 < c.flatLimit) ${out} = c.i32[${e} >>> 2]; `
+      : "";
+  return (
+    `const ${e} = ${ea}; let ${out}; if ((${e} & 3) !== 0) ${out} = c.rd32(${seg}, ${e}); ${flat}else { ` +
+    `const t = c.tlb[${e} >>> 12], m = c.segRdTlb[${seg}]; ` +
+    `${out} = (t & m) === m ? c.i32[((t & ~0xfff) | (${e} & 0xfff)) >>> 2] : c.rd32(${seg}, ${e}); }`
+  );
+}
+
+/**
+ * An 8- or 16-bit zero-extended load from `seg`:`ea` into a new `out`, with the fast paths of
+ * load32 (a 16-bit access must not cross the page; flatLimit keeps a dword of slack below RAM's
+ * end, so a 16-bit flat access stays in RAM).
+ */
+function loadSmall(out: string, size: 1 | 2, seg: number, ea: string): string {
+  const e = `e${out}`;
+  const at = (p: string) => (size === 1 ? `c.u8[${p}]` : `(c.u8[${p}] | (c.u8[${p} + 1] << 8))`);
+  const flat =
+    seg === 0 || seg === 2 || seg === 3 ? `if (${e} >>> 0 < c.flatLimit) ${out} = ${at(e)}; else ` : "";
+  const slow = `c.rd${size * 8}(${seg}, ${e})`;
+  const cross = size === 2 ? `(${e} & 0xfff) === 0xfff ? ${slow} : ` : "";
+  return (
+    `const ${e} = ${ea}; let ${out}; ${flat}{ const t = c.tlb[${e} >>> 12], m = c.segRdTlb[${seg}]; ` +
+    `if ((t & m) === m) { const p = (t & ~0xfff) | (${e} & 0xfff); ${out} = ${cross}${at("p")}; } else ${out} = ${slow}; }`
+  );
 }
 
 /** A 32-bit store of expression `v` (evaluated once, before the store) to `seg`:`ea`; as load32. */
 function store32(seg: number, ea: string, v: string): string {
-  if (seg !== 0 && seg !== 2 && seg !== 3) return `c.wr32(${seg}, ${ea}, ${v});`;
-  return `{ const e = ${ea}, x = ${v}; if ((e & 3) === 0 && e >>> 0 < c.flatLimit) { c.i32[e >>> 2] = x; if (c.watched[e >>> 12] !== 0) c.mem.notifyWatchedWrite(e, 4); } else c.wr32(${seg}, e, x); }`;
+  const flat = seg === 0 || seg === 2 || seg === 3;
+  return (
+    `{ const e = ${ea}, x = ${v}; let p = -1; ` +
+    `if ((e & 3) === 0) { ${flat ? "if (e >>> 0 < c.flatLimit) p = e; else " : ""}` +
+    `{ const t = c.tlb[e >>> 12], m = c.segWrTlb[${seg}]; if ((t & m) === m) p = (t & ~0xfff) | (e & 0xfff); } } ` +
+    `if (p !== -1) { c.i32[p >>> 2] = x; if (c.watched[p >>> 12] !== 0) c.mem.notifyWatchedWrite(p >>> 0, 4); } ` +
+    `else c.wr32(${seg}, e, x); }`
+  );
 }
 
 /** The interpreter path: load the decoded fields and call `execute`. */
@@ -229,7 +270,7 @@ function special(d: DecodedInstruction, i: number, next: number, csLimit: number
           size === 2 ? `(r[${rm}] & 0xffff)` : rm < 4 ? `(r[${rm}] & 0xff)` : `((r[${rm - 4}] >> 8) & 0xff)`;
         return `r[${m!.reg}] = ${wrap(src)};`;
       }
-      return `{ const v = c.rd${size * 8}(${seg}, ${ea}); ${fail} r[${m!.reg}] = ${wrap("v")}; }`;
+      return `{ ${loadSmall("v", size, seg, ea)} ${fail} r[${m!.reg}] = ${wrap("v")}; }`;
     }
     case 0x1af:
       if (!mem) return `r[${m!.reg}] = c.imul2(4, r[${m!.rm}], r[${m!.reg}]);`;
@@ -266,7 +307,7 @@ interface Special {
 const SETTER = /c\.(setAdd|setSub|setLogic|setExplicit|setCfOf)\(([^;]*)\);( c\.lf\.res = v;)?/;
 /** Anything else specialised code touches on the CPU that neither reads nor writes flags. */
 const NEUTRAL =
-  /c\.(pend|startEip|startEsp|flatLimit|i32|watched|mem\.notifyWatchedWrite|rd8|rd16|rd32|wr32|codeDirty)\b/g;
+  /c\.(pend|startEip|startEsp|flatLimit|tlb|segRdTlb|segWrTlb|i32|u8|watched|mem\.notifyWatchedWrite|rd8|rd16|rd32|wr32|codeDirty)\b/g;
 
 /**
  * Dead-flag elimination: drops a recorder call whose flags are all overwritten by a later
@@ -324,6 +365,9 @@ export function compileBlock(
   let cur = eip;
   let count = 0;
   let espDirty = true;
+  let multiplies = 0;
+  let divides = 0;
+  let lastKind = 0;
   const specials: (Special | null)[] = [];
   while (count < MAX_BLOCK && pos < pageEnd) {
     const d = decodeInstruction(ram.subarray(pos, Math.min(pageEnd, pos + 15)), true);
@@ -361,13 +405,21 @@ export function compileBlock(
       const last = specials[specials.length - 1];
       if (last) last.exitAfter = true;
     }
+    const op = d.opcode;
+    const g3 = (op === 0xf6 || op === 0xf7) && d.modrm !== null ? d.modrm.reg : 0;
+    lastKind = op === 0x1af || op === 0x69 || op === 0x6b || g3 === 4 || g3 === 5 ? 1 : g3 >= 6 ? 2 : 0;
+    if (lastKind === 1) multiplies++;
+    else if (lastKind === 2) divides++;
     count++;
     pos += d.length;
     cur = next;
     if (term) break;
   }
   if (count === 0) return null;
+  // The last instruction's extra cost does not count (see `multiplies`).
+  if (lastKind === 1) multiplies--;
+  else if (lastKind === 2) divides--;
   dropDeadFlags(specials, lines);
   lines.push(`c.eip = ${cur}; return ${count};`);
-  return { body: `"use strict";\n${lines.join("\n")}`, count, bytes: pos - phys };
+  return { body: `"use strict";\n${lines.join("\n")}`, count, bytes: pos - phys, multiplies, divides };
 }

@@ -90,7 +90,15 @@ import {
   SS,
 } from "./modrm.js";
 import { HAS_MODRM, IMM_KIND, IMM_ONLY_REG01, Imm } from "./opcodes.js";
-import { Paging, TLB_READ_SUP, TLB_READ_USER, TLB_WRITE_SUP, TLB_WRITE_USER } from "./paging.js";
+import {
+  Paging,
+  TLB_NEVER,
+  TLB_RAM,
+  TLB_READ_SUP,
+  TLB_READ_USER,
+  TLB_WRITE_SUP,
+  TLB_WRITE_USER,
+} from "./paging.js";
 
 /** Index of LDTR and TR in the descriptor-cache arrays (after the six segment registers). */
 export const LDTR = 6;
@@ -206,9 +214,15 @@ interface CodeBlock {
   csLimit: number;
   cpl: number;
   /**
-   * Most cycles the block's instructions but the last can cost (instruction, multiply and
-   * divide costs): the block may start only while the clock stays below the next deadline that
-   * long, so timers and interrupts fire at the same instruction as when interpreting.
+   * `tlbGen` when lookupBlock last found `lin` translating to `phys`: while it is current no
+   * translation changed since, so chaining to this block needs no TLB check.
+   */
+  gen: number;
+  /**
+   * Cycles the block's instructions but the last cost at most (instruction cost plus their
+   * multiply and divide costs; nothing else in a block charges cycles): the block may start only
+   * while the clock stays below the next deadline that long, so timers run and interrupts are
+   * taken after the same instruction as when interpreting.
    */
   guard: number;
   valid: boolean;
@@ -290,8 +304,6 @@ export class X86Cpu {
   private readonly clock: SimClock;
   private readonly stop: StopSignal;
   private readonly cost: Record<CostName, number>;
-  /** Upper bound of one non-string instruction's cycles (see CodeBlock.guard). */
-  private readonly maxInstructionCost: number;
   private intrLine = false;
   /** Interrupts are inhibited for one instruction after STI and MOV/POP SS. */
   private shadow = false;
@@ -329,12 +341,23 @@ export class X86Cpu {
 
   /** Compile straight-line code into JS functions (any 32-bit CS); false = interpret only. */
   blockCompiler = true;
+  /**
+   * Times a block entry is reached interpreted before it is compiled (a `new Function` costs
+   * about as much as interpreting a few thousand instructions). Tests set 0 to compile at once.
+   */
+  compileThreshold = 8;
+  /** Interpreted arrivals per blockCache slot (collisions only delay a compile). */
+  private readonly blockHeat = new Uint8Array(BLOCK_CACHE_MASK + 1);
   /** Blocks by linear address (a list through `alt`); each remembers its physical address. */
   private readonly blocks = new Map<number, CodeBlock>();
   private readonly pageBlocks = new Map<number, CodeBlock[]>();
   /** Direct-mapped front of `blocks`, indexed by a hash of the linear address. */
   private readonly blockCache = new Array<CodeBlock | undefined>(BLOCK_CACHE_MASK + 1).fill(undefined);
-  /** Set by the watch handler when a store hits a page holding compiled code; compiled blocks read it. */
+  /**
+   * Set when a store hits a page holding compiled code (watch handler) or the TLB is flushed or
+   * invalidated (possibly by a monitor's watch handler during a store): compiled blocks read it
+   * after each store and return, so the next instruction is fetched through the new state.
+   */
   codeDirty = false;
   /**
    * Compiled blocks access aligned dwords below this physical address directly in RAM (no
@@ -343,8 +366,22 @@ export class X86Cpu {
    * can neither fault nor differ from rd32/wr32. Recomputed by updateFlat on every change.
    */
   flatLimit = 0;
+  /**
+   * The TLB fast path of compiled blocks (paging on or off), per segment register: the mask a
+   * TLB entry must contain for an aligned dword access at offset x to go straight to RAM at
+   * (entry frame | x & 0xfff). It is the CPL's read (write) mask plus TLB_RAM for a base-0
+   * segment whose limit and rights allow every offset, and TLB_NEVER otherwise (and with an
+   * ownership oracle, through rdMask/wrMask), so one compare covers segment, rights, A/D (the
+   * write mask needs TLB_DIRTY: a store through a clean entry walks once and sets D) and RAM.
+   * The entries are the TLB's own, so every TLB flush (CR3, CR0/CR4, INVLPG, a monitor's
+   * Paging.flush/invalidate) applies to them.
+   */
+  private readonly segRdTlb = new Int32Array(8).fill(TLB_NEVER);
+  private readonly segWrTlb = new Int32Array(8).fill(TLB_NEVER);
   /** Bumped on every CS cache or CPL change: a chain of blocks stops when it moves. */
   private csGen = 0;
+  /** Bumped on every TLB flush, INVLPG or remapping re-walk (Paging.onFlush). */
+  private tlbGen = 0;
   /** Blocks compiled, for statistics. */
   blocksCompiled = 0;
 
@@ -362,9 +399,13 @@ export class X86Cpu {
     this.clock = opts.clock;
     this.stop = opts.stop;
     this.cost = opts.costs ?? { ...CostTable };
-    this.maxInstructionCost = this.cost.instruction + Math.max(0, this.cost.multiply, this.cost.divide);
     this.paging = new Paging(opts.memory);
     this.tlb = this.paging.tlb;
+    this.paging.onFlush = () => {
+      this.invalidateFetch();
+      this.codeDirty = true;
+      this.tlbGen++;
+    };
     opts.memory.addWatchHandler((paddr) => this.onCodeWrite(paddr));
     this.resetMultiboot(0, 0);
   }
@@ -519,7 +560,6 @@ export class X86Cpu {
         // interrupt, timer deadline, or budget end.
         const regs = this.regs;
         const limit = maxInstructions - MAX_BLOCK;
-        const tlb = this.tlb;
         const gen = this.csGen;
         let cb = block;
         retired = 0;
@@ -544,17 +584,14 @@ export class X86Cpu {
           }
           // Chain to a remembered successor. CS is unchanged since `block` was looked up, and a
           // successor was linked under the same CS state, so what is left to check is that it
-          // starts at EIP, is valid and that EIP's page still translates (TLB, current rights)
-          // to the physical page it was compiled from: then it is what lookupBlock would return.
+          // starts at EIP, is valid and was found translating to its physical page since the
+          // last change of any translation (gen): then it is what lookupBlock would return.
           const eip = this.eip;
-          const lin = (cb.csBase + eip) | 0;
-          const e = tlb[lin >>> 12]!;
-          const m = this.rdMask;
-          const phys = (e & m) === m ? ((e & ~0xfff) | (lin & 0xfff)) >>> 0 : -1;
+          const tg = this.tlbGen;
           let next = cb.s0;
-          if (next === null || next.eip !== eip || !next.valid || next.phys !== phys) {
+          if (next === null || next.eip !== eip || !next.valid || next.gen !== tg) {
             next = cb.s1;
-            if (next === null || next.eip !== eip || !next.valid || next.phys !== phys) {
+            if (next === null || next.eip !== eip || !next.valid || next.gen !== tg) {
               next = this.lookupBlock();
               if (next === null) break;
               cb.s1 = cb.s0;
@@ -674,9 +711,20 @@ export class X86Cpu {
       ) {
         b = b.alt ?? undefined;
       }
-      if (b === undefined) return this.compileAt(lin, eip, phys);
+      if (b === undefined) {
+        // Compile only code that runs again: one-shot code (start-up, a return address an
+        // interrupt left in the middle of a block) is cheaper to interpret than to compile.
+        const heat = this.blockHeat;
+        if (heat[slot]! < this.compileThreshold) {
+          heat[slot]!++;
+          return null;
+        }
+        heat[slot] = 0;
+        return this.compileAt(lin, eip, phys);
+      }
       this.blockCache[slot] = b;
     }
+    b.gen = this.tlbGen;
     return b.fn === noBlock ? null : b;
   }
 
@@ -698,7 +746,13 @@ export class X86Cpu {
       csBase: this.segBase[CS]!,
       csLimit,
       cpl: this.cplv,
-      guard: src === null ? 0 : (src.count - 1) * this.maxInstructionCost,
+      gen: this.tlbGen,
+      guard:
+        src === null
+          ? 0
+          : (src.count - 1) * this.cost.instruction +
+            src.multiplies * this.cost.multiply +
+            src.divides * this.cost.divide,
       valid: true,
       s0: null,
       s1: null,
@@ -791,11 +845,16 @@ export class X86Cpu {
     if (i === ES || i === SS || i === DS) this.updateFlat();
   }
 
-  /** Recomputes flatLimit (see there) after a segment, CR0 or oracle change. */
+  /** Recomputes flatLimit and the segments' TLB masks (see there) after a segment, CPL, CR0 or oracle change. */
   private updateFlat(): void {
     const fast = SR_READ_FAST | SR_WRITE_FAST;
     const r = this.segRights;
     const b = this.segBase;
+    for (let i = 0; i < 6; i++) {
+      const flat = b[i] === 0;
+      this.segRdTlb[i] = flat && (r[i]! & SR_READ_FAST) !== 0 ? this.rdMask | TLB_RAM : TLB_NEVER;
+      this.segWrTlb[i] = flat && (r[i]! & SR_WRITE_FAST) !== 0 ? this.wrMask | TLB_RAM : TLB_NEVER;
+    }
     const flat =
       !this.paging.enabled &&
       this.mem.oracle === null &&
@@ -810,10 +869,11 @@ export class X86Cpu {
     this.csGen++;
     const user = cpl === 3;
     // Bit 64 is never set in a TLB entry: with an oracle every access misses the fast path.
-    const slow = this.mem.oracle !== null ? 64 : 0;
+    const slow = this.mem.oracle !== null ? TLB_NEVER : 0;
     this.rdMask = (user ? TLB_READ_USER : TLB_READ_SUP) | slow;
     this.wrMask = (user ? TLB_WRITE_USER : TLB_WRITE_SUP) | slow;
     this.invalidateFetch();
+    this.updateFlat();
   }
 
   private invalidateFetch(): void {
@@ -822,8 +882,7 @@ export class X86Cpu {
   }
 
   private flushTlb(keepGlobal: boolean): void {
-    this.paging.flush(keepGlobal);
-    this.invalidateFetch();
+    this.paging.flush(keepGlobal); // onFlush drops the fetch window
   }
 
   private writeCr0(v: number): void {
@@ -3898,8 +3957,7 @@ export class X86Cpu {
       return;
     }
     if (reg === 7) {
-      this.paging.invalidate((this.segBase[this.eaSeg]! + this.ea) | 0);
-      this.invalidateFetch();
+      this.paging.invalidate((this.segBase[this.eaSeg]! + this.ea) | 0); // and the fetch window
       return;
     }
     const limit = this.rd16(this.eaSeg, this.ea);

@@ -34,6 +34,10 @@ export const TLB_USER_WRITE = 8;
 /** The dirty bit is already set in the mapping entry: a write needs no walk. */
 export const TLB_DIRTY = 16;
 export const TLB_GLOBAL = 32;
+/** Never set in an entry: a CPU ORs it into its masks to make every access miss (oracle on). */
+export const TLB_NEVER = 64;
+/** The whole frame lies in RAM: compiled blocks may index RAM with the entry's frame directly. */
+export const TLB_RAM = 128;
 
 /** Masks a CPU compares a TLB entry with: reads and writes at CPL 0-2 and at CPL 3. */
 export const TLB_READ_SUP = TLB_VALID;
@@ -69,6 +73,12 @@ export class Paging {
   faultCode = 0;
   /** Page-table walks done (TLB misses), for statistics. */
   walks = 0;
+  /**
+   * Called after every flush and INVLPG, whoever asks for it (the CPU's CR writes or a monitor
+   * calling `flush`/`invalidate` from a watch handler in the middle of a store): the CPU drops
+   * its fetch window and ends the running compiled block there, as a fetch would re-translate.
+   */
+  onFlush: (() => void) | null = null;
 
   constructor(private readonly mem: PageTableMemory) {}
 
@@ -81,10 +91,9 @@ export class Paging {
     this.walks++;
     const page = lin >>> 12;
     if (!this.enabled) {
-      this.fill(
-        page,
-        (lin & ~0xfff) | TLB_VALID | TLB_USER_READ | TLB_SUP_WRITE | TLB_USER_WRITE | TLB_DIRTY,
-      );
+      const frame = lin & ~0xfff;
+      const ram = (frame >>> 0) + 0x1000 <= this.mem.size ? TLB_RAM : 0;
+      this.fill(page, frame | TLB_VALID | TLB_USER_READ | TLB_SUP_WRITE | TLB_USER_WRITE | TLB_DIRTY | ram);
       return lin >>> 0;
     }
     const pdeAddr = ((this.cr3 & ~0xfff) + ((lin >>> 22) << 2)) >>> 0;
@@ -133,6 +142,7 @@ export class Paging {
     if (rightsU && rightsW) rights |= TLB_USER_WRITE;
     if ((newEntry & PTE_D) !== 0) rights |= TLB_DIRTY;
     if (this.pge && (entry & PTE_G) !== 0) rights |= TLB_GLOBAL;
+    if (frame + 0x1000 <= this.mem.size) rights |= TLB_RAM;
     this.fill(page, frame | rights);
     return (frame | (lin & 0xfff)) >>> 0;
   }
@@ -151,6 +161,7 @@ export class Paging {
       if (keepGlobal) {
         for (let i = 0; i < tlb.length; i++) if (tlb[i] !== 0) this.remember(i);
       }
+      this.onFlush?.();
       return;
     }
     let kept = 0;
@@ -160,16 +171,22 @@ export class Paging {
       else tlb[page] = 0;
     }
     this.filledCount = kept;
+    this.onFlush?.();
   }
 
   /** INVLPG: drops the entry for one linear page, global or not. */
   invalidate(lin: number): void {
     this.tlb[lin >>> 12] = 0;
+    this.onFlush?.();
   }
 
   private fill(page: number, value: number): void {
-    if (this.tlb[page] === 0) this.remember(page);
+    const old = this.tlb[page]!;
     this.tlb[page] = value;
+    if (old === 0) this.remember(page);
+    // A re-walk that maps the page elsewhere (page tables changed without INVLPG) is a change
+    // of translation like a flush for whoever cached the old one.
+    else if (((old ^ value) & ~0xfff) !== 0) this.onFlush?.();
   }
 
   private remember(page: number): void {

@@ -36,6 +36,8 @@ export function machine(source: string | Uint8Array, origin = CODE): TestMachine
   memory.writeBytes(origin, code);
   cpu.resetMultiboot(origin, 0);
   cpu.regs[4] = STACK_TOP;
+  // Compile every block on first arrival, so short test programs exercise the compiler.
+  cpu.compileThreshold = 0;
   return { cpu, memory, ports, clock, stop, run: (max = 1_000_000) => cpu.run(max) };
 }
 
