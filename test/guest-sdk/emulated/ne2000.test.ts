@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { runNe2000 } from "../../../samples/ts-guests/emulated/run-ne2000.js";
 import { buildFrame, FrameKind, parseFrame } from "../../../samples/ts-guests/net/frame.js";
 import { guestMac, pinger, ponger } from "../../../samples/ts-guests/net/run-net.js";
-import { Cr, NicError, Dp8390Port as P } from "../../../src/guest-sdk/index.js";
+import { Cr, type Ne2000Nic, NicError, Dp8390Port as P } from "../../../src/guest-sdk/index.js";
 import { VirtualSwitch } from "../../../src/pv-drivers/index.js";
 
 describe("Ne2000Nic", () => {
