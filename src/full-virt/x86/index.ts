@@ -30,6 +30,10 @@
  * consulted (ring-3 I/O is allowed only with virtual IOPL 3). Ring-1 code runs interpreted (the
  * CPU compiles blocks only for CS base 0), so full virtualization costs wall time beyond the
  * simulated cycles the cost table charges.
+ *
+ * `pv` is the monitor's x86 PV mode (Xen x86_32 PV, docs/x86-pv-abi.md): `pv.X86PvVcpu` runs a
+ * PV kernel in ring 1 on the same `X86FullMachine` (direct paging validated with Xen's page
+ * types, trap bouncing, event upcalls); `pv.registerX86PvHypercalls` plugs in its hypercalls.
  */
 export { emulateGp, emulatePatched, type Fault } from "./emulate.js";
 export { GuestMmu } from "./guest-mmu.js";

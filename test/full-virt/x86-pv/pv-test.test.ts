@@ -10,6 +10,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runX86Mode } from "../../../src/cli/commands/run-full-x86.js";
 import { vmware } from "../../../src/full-virt/index.js";
 import { Hypercall } from "../../../src/hypercalls/index.js";
 import { runX86Domains } from "../../../src/hypervisor/index.js";
@@ -67,6 +68,29 @@ describe("x86 PV mode: the test guest", () => {
     expect(res.domains[2]!.output).toBe(want);
     expect(res.domains[1]!.exitValue).toBe(0);
     expect(res.domains[1]!.output).toBe("Hello from a pvkit guest (x86)\nDONE\n");
+  });
+});
+
+describe("pvkit run --arch x86 --mode pv", () => {
+  it("runs the test guest: console on stdout, --stats and --trace on stderr, exit status 0", async () => {
+    let out = "";
+    let err = "";
+    const code = await runX86Mode(
+      [TEST],
+      { mode: "pv", stats: true, trace: "hypercalls" },
+      { stdout: (t) => (out += t), stderr: (t) => (err += t) },
+    );
+    expect(code).toBe(0);
+    expect(out).toBe(want);
+    expect(err).toContain("x86 PV mode for PV domains");
+    expect(err).toMatch(/bouncesByVector\s+\{"13":2,"14":2,"128":2\}/);
+    expect(err).toMatch(/^\[\s*\d+\] d0 mmuext_op\(/m);
+  });
+
+  it("rejects an unknown mode", async () => {
+    await expect(runX86Mode([TEST], { mode: "hvm" }, { stdout: () => {}, stderr: () => {} })).rejects.toThrow(
+      /native, full or pv/,
+    );
   });
 });
 
