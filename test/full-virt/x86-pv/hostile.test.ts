@@ -218,6 +218,20 @@ describe("x86 PV: hostile MMU and trap-table hypercalls", () => {
     );
   }, 60_000);
 
+  it("the pages the hypervisor writes (start_info, shared_info, rings) never become page tables", () => {
+    const s = setup();
+    const pin = (mfn: number) => {
+      writeGuest(s, SCRATCH_VA, new Uint8Array(new Uint32Array([MmuextOp.pin_l1_table, mfn, 0]).buffer));
+      return call(s, Hypercall.mmuext_op, [SCRATCH_VA, 1, 0, 0x7ff0]);
+    };
+    for (const pfn of [0, 1, 2, 3, 600]) {
+      const mfn = s.a.domain.p2m.lookup(pfn);
+      // Drop the writable mapping first, as a guest making a page table would.
+      expect(call(s, Hypercall.update_va_mapping, [0xc0000000 + pfn * 4096, mfn * 4096 + 1, 2])).toBe(0);
+      expect(pin(mfn), `pfn ${pfn}`).toBe(pfn === 600 ? 0 : Errno.EINVAL);
+    }
+  });
+
   it("requests naming the other domain's frames fail with -EPERM and change nothing", () => {
     const s = setup();
     const before = snapshot(s, s.b.domain);

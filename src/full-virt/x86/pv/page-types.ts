@@ -52,6 +52,13 @@ export class PageTypes {
     private readonly own: (mfn: number) => boolean,
     /** The monitor's PDE for the hole slot (written into every L2 this validates). */
     private readonly holePde: number,
+    /**
+     * Frames that may be mapped but never become page tables: pages the hypervisor itself writes
+     * (shared_info, the store and console rings, start_info). In Xen shared_info is a Xen page
+     * and cannot be a table at all; here it lies in the domain's memory, and event bits or
+     * console input written into a validated table would be unvalidated PTEs.
+     */
+    private readonly neverTable: (mfn: number) => boolean = () => false,
   ) {
     this.type = new Uint8Array(machinePages);
     this.count = new Int32Array(machinePages);
@@ -81,6 +88,10 @@ export class PageTypes {
       }
       this.count[mfn] = c + 1;
       return 0;
+    }
+    if ((t === PageType.l1 || t === PageType.l2) && this.neverTable(mfn)) {
+      this.counts.refusals++;
+      return Errno.EINVAL;
     }
     // 0 → 1: the frame changes type; a table is validated first. The count is taken before
     // validating so that an entry naming the frame itself sees the new type (and is refused).

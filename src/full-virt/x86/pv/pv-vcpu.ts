@@ -143,6 +143,8 @@ export class X86PvVcpu {
   private readonly scratch = new DataView(new ArrayBuffer(64));
   private readonly scratchU8 = new Uint8Array(this.scratch.buffer);
   private readonly cr2Offset: number;
+  /** Frames of pfns 0–3 (start_info, shared_info, store, console): written by the hypervisor, never tables. */
+  private readonly hypervisorPages: number[];
 
   constructor(
     readonly machine: X86FullMachine,
@@ -151,6 +153,7 @@ export class X86PvVcpu {
     this.mem = machine.memory;
     const L = host.layouts;
     this.cr2Offset = L.sharedInfo.offsets.vcpu_info! + L.vcpuInfo.offsets["arch.cr2"]!;
+    this.hypervisorPages = [0, 1, 2, 3].map((pfn) => host.p2m.lookup(pfn)).filter((m) => m >= 0);
     this.holePt = this.mustAlloc();
     this.initHole();
     this.types = new PageTypes(
@@ -158,6 +161,7 @@ export class X86PvVcpu {
       host.allocator.machinePages,
       (mfn) => host.allocator.owner(mfn) === host.domid && !this.monitorFrames.has(mfn),
       (this.holePt * 4096) | P | RW | A,
+      (mfn) => this.hypervisorPages.includes(mfn),
     );
     // Xen masks every upcall until the guest is ready for events (the domain builder's state).
     host.setUpcallMask(true);
@@ -483,8 +487,9 @@ export class X86PvVcpu {
     let at = esp;
     const push = (v: number): boolean => {
       const ma = this.translate(at, true);
-      if (ma < 0 || (at & 3) !== 0) return false;
-      this.mem.write32(ma, v >>> 0);
+      if (ma < 0) return false;
+      if ((at & 4095) <= 4092) this.mem.write32(ma, v >>> 0);
+      else if (!this.writeGuest32(at, v)) return false; // a dword straddling two pages
       at = (at + 4) >>> 0;
       return true;
     };
