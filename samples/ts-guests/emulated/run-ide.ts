@@ -36,6 +36,8 @@ export interface IdeRunOptions {
   costs?: Readonly<Record<CostName, number>>;
   /** Isolation oracle on the machine memory (tests). */
   oracle?: boolean;
+  /** Machine memory in bytes (default 32 MiB). */
+  memoryBytes?: number;
   /** Called with the machine and the guests (domain, port I/O, channel) before they start. */
   before?: (hv: Hypervisor, guests: readonly IdeRunGuest[]) => void;
 }
@@ -49,7 +51,7 @@ export interface IdeRunGuest {
 
 export async function runIde(o: IdeRunOptions) {
   const hv = new Hypervisor({
-    memory: new PhysicalMemory(32 << 20),
+    memory: new PhysicalMemory(o.memoryBytes ?? 32 << 20),
     ...(o.costs ? { costs: o.costs } : {}),
     ...(o.oracle ? { oracle: true } : {}),
   });
