@@ -40,14 +40,14 @@ describe("x86 PV mode: the test guest", () => {
     const v = res.vcpus[0]!;
     expect(v).toBeInstanceOf(vmware.pv.X86PvVcpu);
     const s = (v as vmware.pv.X86PvVcpu).stats;
-    // #GP twice from ring 3 (CLI, int $0x82), #PF twice (ring 1, ring 3), int $0x80 twice.
+    // #GP: MOV CR3 and INVLPG in ring 1, CLI and int $0x82 in ring 3; #PF twice (ring 1, ring 3); int $0x80 twice.
     expect(Array.from(s.bouncesByVector.entries()).filter(([, n]) => n > 0)).toEqual([
-      [13, 2],
+      [13, 4],
       [14, 2],
       [128, 2],
     ]);
     expect(s.upcalls).toBe(4);
-    expect(s.hypercallsByNumber[Hypercall.iret]).toBe(9);
+    expect(s.hypercallsByNumber[Hypercall.iret]).toBe(11);
     expect(s.mmuextErrors).toBe(7);
     expect(s.tablesValidated).toBe(4);
   });
@@ -83,7 +83,7 @@ describe("pvkit run --arch x86 --mode pv", () => {
     expect(code).toBe(0);
     expect(out).toBe(want);
     expect(err).toContain("x86 PV mode for PV domains");
-    expect(err).toMatch(/bouncesByVector\s+\{"13":2,"14":2,"128":2\}/);
+    expect(err).toMatch(/bouncesByVector\s+\{"13":4,"14":2,"128":2\}/);
     expect(err).toMatch(/^\[\s*\d+\] d0 mmuext_op\(/m);
   });
 

@@ -129,8 +129,9 @@ void gp_handler(struct regs *r)
 {
     gp_count++;
     put("#GP err="); puthex(r->err); put(" cs="); puthex(r->cs); flush();
-    /* Skip CLI (1 byte) or INT n (2 bytes) in ring 3. */
+    /* Skip CLI (1 byte) or INT n (2 bytes) in ring 3; MOV to CR3 or INVLPG (3 bytes) in ring 1. */
     uint8_t op = *(volatile uint8_t *)r->eip;
+    if ((r->cs & 3) == 1 && op == 0x0f) { r->eip += 3; return; }
     if ((r->cs & 3) != 3 || (op != 0xfa && op != 0xcd)) { say("unexpected #GP"); shutdown(SHUTDOWN_crash); }
     r->eip += op == 0xfa ? 1 : 2;
 }
@@ -214,6 +215,11 @@ void pv_main(struct start_info *start)
     traps[2].address = (unsigned long)syscall_entry;
     result("set_trap_table", HYPERVISOR_set_trap_table(traps));
     result("stack_switch", HYPERVISOR_stack_switch(FLAT_RING1_SS, (unsigned long)&kstack[1024]));
+
+    /* CR3 loads and INVLPG are privileged: #GP at ring 1 (the kernel uses mmuext_op instead). */
+    __asm__ __volatile__("movl %0, %%cr3" : : "r"(0u) : "memory"); /* 0f 22 d8 */
+    __asm__ __volatile__("invlpg (%0)" : : "a"(0u) : "memory");      /* 0f 01 38 */
+    put("ring 1 CR3 load and INVLPG: #GP "); putdec(gp_count); flush();
 
     /* 2. A kernel page fault on an unmapped address inside the initial L1's reach. */
     volatile uint32_t *probe = (uint32_t *)(PVKIT_X86_PV_VIRT_BASE + 0x3ff000u);
