@@ -11,6 +11,7 @@ import { PvBlkDiskPath } from "./disk-path.js";
 import { EmulatedDiskPath } from "./emulated-disk-path.js";
 import { EmulatedNetPath } from "./emulated-net-path.js";
 import { PvNetPath } from "./net-path.js";
+import { PvNfsPath } from "./nfs-path.js";
 import { MipsFullRunner, MipsNativeRunner, X86FullRunner, X86NativeRunner, X86PvRunner } from "./runners.js";
 import {
   ArchToken,
@@ -19,6 +20,7 @@ import {
   GuestFilesToken,
   GuestRunnerToken,
   NetPathToken,
+  NfsPathToken,
 } from "./tokens.js";
 import type { CompareArch, GuestFiles, ProfileName, Unavailable } from "./types.js";
 
@@ -32,6 +34,9 @@ export const REASONS = {
   fullPvGuest: "no PV drivers for machine-code guests yet (PV-on-HVM needs a PV kernel driver)",
   netFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
   diskFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
+  nfsEmulated:
+    "the emulated NFS path (the same RPCs over UDP/IP through the NE2000) is not built: TS guests have an NE2000 driver but no IPv4/UDP stack, and the switch no UDP endpoint for the server",
+  nfsFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
 } as const;
 
 /** The unmodified samples, run natively and fully virtualized. */
@@ -60,6 +65,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     // The emulated IDE driver with direct port access: what the same TS guest pays on bare metal.
     c.register(DiskPathToken, { useFactory: () => new EmulatedDiskPath("direct", costs) });
     c.register(NetPathToken, { useFactory: () => new EmulatedNetPath("direct", costs) });
+    c.register(NfsPathToken, { useValue: na(REASONS.nfsEmulated) });
   },
   full: (c, arch, costs) => {
     c.register(GuestRunnerToken, {
@@ -68,6 +74,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     c.register(GuestFilesToken, { useValue: PLAIN_FILES[arch] });
     c.register(DiskPathToken, { useFactory: () => new EmulatedDiskPath("trapped", costs) });
     c.register(NetPathToken, { useFactory: () => new EmulatedNetPath("trapped", costs) });
+    c.register(NfsPathToken, { useValue: na(REASONS.nfsEmulated) });
   },
   pv: (c, arch, costs) => {
     // MIPS: the PV kernel as a PV domain in Disco's PV mode (privileged-register page, TLB and
@@ -78,6 +85,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     c.register(GuestFilesToken, { useValue: PV_FILES[arch] });
     c.register(DiskPathToken, { useFactory: () => new PvBlkDiskPath() });
     c.register(NetPathToken, { useFactory: () => new PvNetPath() });
+    c.register(NfsPathToken, { useFactory: () => new PvNfsPath() });
   },
   "full+pv": (c) => {
     c.register(GuestRunnerToken, { useValue: na(REASONS.fullPvGuest) });
@@ -86,6 +94,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     });
     c.register(DiskPathToken, { useValue: na(REASONS.diskFullPv) });
     c.register(NetPathToken, { useValue: na(REASONS.netFullPv) });
+    c.register(NfsPathToken, { useValue: na(REASONS.nfsFullPv) });
   },
 };
 

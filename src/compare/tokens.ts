@@ -15,3 +15,5 @@ export const DiskPathToken = Symbol.for("pvkit.compare.DiskPath");
 export const GuestFilesToken = Symbol.for("pvkit.compare.GuestFiles");
 /** Role: runs a network job between two guests under this profile (`NetPath` or `Unavailable`). */
 export const NetPathToken = Symbol.for("pvkit.compare.NetPath");
+/** Role: runs an NFS job (N guests on one export) under this profile (`NfsPath` or `Unavailable`). */
+export const NfsPathToken = Symbol.for("pvkit.compare.NfsPath");

@@ -8,9 +8,10 @@ import type { DependencyContainer } from "tsyringe";
 import type { DiskJob, DiskPath } from "./disk-path.js";
 import { KBENCH_PARTS, type KbenchPart, kernelImage, Program } from "./mips-kernel.js";
 import type { NetJob, NetPath } from "./net-path.js";
+import type { NfsJob, NfsPath } from "./nfs-path.js";
 import type { GuestImage, GuestRunner, GuestRunResult } from "./runners.js";
 import { samplePath } from "./samples.js";
-import { DiskPathToken, GuestFilesToken, GuestRunnerToken, NetPathToken } from "./tokens.js";
+import { DiskPathToken, GuestFilesToken, GuestRunnerToken, NetPathToken, NfsPathToken } from "./tokens.js";
 import {
   type CellFigures,
   type GuestFiles,
@@ -19,7 +20,7 @@ import {
   type WorkloadArch,
 } from "./types.js";
 
-export type Role = "GuestRunner" | "GuestFiles" | "DiskPath" | "NetPath";
+export type Role = "GuestRunner" | "GuestFiles" | "DiskPath" | "NetPath" | "NfsPath";
 
 export interface WorkloadContext {
   readonly quick: boolean;
@@ -150,6 +151,21 @@ function net(kind: NetJob["kind"]): Workload["run"] {
   };
 }
 
+/** nfs-mix: N guests on one export (PvNfsPath). */
+async function nfsMix(c: DependencyContainer, ctx: WorkloadContext): Promise<WorkloadResult | Unavailable> {
+  const path = role<NfsPath>(c, NfsPathToken);
+  if (isUnavailable(path)) return path;
+  const job: NfsJob = ctx.quick
+    ? { guests: 2, files: 1, fileBytes: 32 * 1024, writes: 4 }
+    : { guests: 4, files: 2, fileBytes: 128 * 1024, writes: 16 };
+  const f = await path.run(job);
+  const { rpcs, dataFrames, sharedPages, ...figures } = f;
+  return {
+    figures: { ...figures, cyclesPerOp: figures.cycles / rpcs },
+    label: `modelled (TS guests); ${job.guests} guests read ${job.files} × ${job.fileBytes / 1024} KiB shared files, write ${job.writes} × 4 KiB, metadata; ${rpcs} RPCs; file data in ${dataFrames} machine frames (one copy of the shared files: ${sharedPages}, a private copy per guest: ${job.guests * sharedPages}); key: cycles per RPC`,
+  };
+}
+
 const kbenchName = (p: KbenchPart) => p.name.replace(/ /g, "-").toLowerCase();
 
 export const WORKLOADS: readonly Workload[] = [
@@ -235,6 +251,14 @@ export const WORKLOADS: readonly Workload[] = [
     measures: "PV network request-response: 64-byte ping/pong between two guests through the switch",
     roles: ["NetPath"],
     run: net("rr"),
+  },
+  {
+    name: "nfs-mix",
+    arches: ["ts"],
+    measures:
+      "NFSv3 read/write/metadata mix: N guests mount one export and read the same files (PV: nfsif ring + shared buffer cache)",
+    roles: ["NfsPath"],
+    run: nfsMix,
   },
 ];
 

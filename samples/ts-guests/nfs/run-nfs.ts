@@ -53,12 +53,15 @@ export async function runNfs(o: NfsRunOptions) {
   // Every guest waits (in simulated time) for the others after its workload; the first through
   // measures the page caches while all mappings are still held, then all disconnect.
   let arrived = 0;
-  const atEnd = { dataFrames: -1, cycles: 0 };
+  /** dataFrames: guests' page caches; machineFrames: those and the buffer cache's frames, distinct. */
+  const atEnd = { dataFrames: -1, machineFrames: -1, cycles: 0 };
   const barrier = async (nfs: NfsFrontend) => {
     arrived++;
     await yieldUntil(nfs, () => arrived === fronts.length);
     if (atEnd.dataFrames < 0) {
       atEnd.dataFrames = dataFramesOf(fronts);
+      const cachePfns = backGuest.cache?.framePfns() ?? [];
+      atEnd.machineFrames = dataFramesOf(fronts, { domain: back.domain, pfns: cachePfns });
       atEnd.cycles = hv.clock.cycles;
     }
   };
@@ -83,8 +86,12 @@ export async function runNfs(o: NfsRunOptions) {
 }
 
 /** Distinct machine frames behind the guests' page caches (the memory their file data takes). */
-export function dataFramesOf(fronts: readonly { guest: NfsFrontGuest; domain: Domain }[]): number {
+export function dataFramesOf(
+  fronts: readonly { guest: NfsFrontGuest; domain: Domain }[],
+  cache?: { domain: Domain; pfns: readonly number[] },
+): number {
   const mfns = new Set<number>();
+  if (cache) for (const pfn of cache.pfns) mfns.add(cache.domain.p2m.lookup(pfn));
   for (const f of fronts) {
     const front = f.guest.front;
     if (!front) continue;

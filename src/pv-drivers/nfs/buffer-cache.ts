@@ -114,6 +114,18 @@ export class BufferCache {
     return n;
   }
 
+  /**
+   * Frames holding file data someone can still see, as the driver domain's pfns: resident pages
+   * and retired pages a front end still maps (retired pages nobody maps are free frames waiting
+   * for the next `reclaim`).
+   */
+  framePfns(): number[] {
+    const out: number[] = [];
+    for (let p = this.head; p !== null; p = p.next) out.push(p.pfn);
+    for (const p of this.retired) if (p.grants.some((g) => this.frames.inUse(g.ref))) out.push(p.pfn);
+    return out;
+  }
+
   /** Drops the file's pages if its version changed; records the version. */
   validate(file: string, version: string): void {
     const e = this.files.get(file);

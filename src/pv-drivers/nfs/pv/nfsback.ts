@@ -375,6 +375,8 @@ export class NfsBackend extends RingBackend<NfsifRequest, NfsifResponse> {
       pages.push(page);
     }
     this.counters.cacheReads++;
+    // Frames dropped earlier whose last mapping is gone go back to the free list now.
+    if (this.cache.retiredPages > 0) this.cache.reclaim();
     if (this.readPath === "map") {
       rsp.dataGrefs = pages.map((p) => this.cache.grantFor(p, this.frontendId));
       rsp.dataOffset = n > 0 ? inPage : 0;

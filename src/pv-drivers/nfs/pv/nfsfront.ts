@@ -381,7 +381,8 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> {
     const pages = await this.takePages(callPages + replyPages);
     const grants: number[] = [];
     const mem = this.env.ctx.mem;
-    let keep = -1; // copy path: reply pages become page-cache pages from here
+    let keep = -1; // copy path: reply pages [keep, keep + keepN) become page-cache pages
+    let keepN = 0;
     try {
       for (let i = 0; i < callPages; i++) {
         mem.writeBytes(pages[i]! * PAGE_SIZE, record.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
@@ -427,7 +428,10 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> {
         const own = pages.slice(callPages);
         data = this.gather(own, 0, rsp.dataLen);
         this.counters.bytesFromCopies += rsp.dataLen;
-        if (read.offset % PAGE_SIZE === 0) keep = callPages;
+        if (read.offset % PAGE_SIZE === 0) {
+          keep = callPages;
+          keepN = Math.ceil(rsp.dataLen / PAGE_SIZE);
+        }
       } else if (rsp.dataLen > 0) {
         data = new Uint8Array(0);
       }
@@ -438,7 +442,7 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> {
         const g = grants[i];
         try {
           if (g !== undefined) this.env.grants.endAccess(g);
-          if (keep >= 0 && i >= keep && read !== undefined) {
+          if (keep >= 0 && i >= keep && i < keep + keepN && read !== undefined) {
             this.keepOwn(read.fh, read.offset / PAGE_SIZE + (i - keep), pages[i]!);
             continue;
           }
