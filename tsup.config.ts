@@ -13,6 +13,8 @@ export default defineConfig({
     "guest-sdk/index": "src/guest-sdk/index.ts",
     "pv-drivers/index": "src/pv-drivers/index.ts",
     "compare/index": "src/compare/index.ts",
+    // The NFS server's worker thread (SyncNfsExport starts it by file name).
+    "pv-drivers/nfs-export-worker": "src/pv-drivers/nfs/pv/export-worker.ts",
   },
   format: ["esm"],
   target: "node20",
