@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { runBlk } from "../../../samples/ts-guests/blk/run-blk.js";
 import { type IdeRunGuest, runIde } from "../../../samples/ts-guests/emulated/run-ide.js";
 import { AtaError, type GuestContext, type TsGuest } from "../../../src/guest-sdk/index.js";
 import { Hypervisor, launchTsGuest } from "../../../src/hypervisor/index.js";
@@ -63,6 +64,22 @@ describe("IdeDisk through the trapped port interface", () => {
     back.close();
     expect(got).toEqual(fromIde);
     expect(r.hv.oracleViolations).toHaveLength(0);
+    // And a PV guest (blkfront ↔ blkback on the same file) reads what the IDE guest wrote.
+    const store2 = FileBlockStore.open(path);
+    let viaPv: Uint8Array | null = null;
+    const pv = await runBlk({
+      guests: [
+        {
+          store: store2,
+          workload: async (disk) => {
+            viaPv = await disk.read(40, 24);
+          },
+        },
+      ],
+    });
+    store2.close();
+    expect(pv.fronts[0]!.guest.failure).toBeNull();
+    expect(Buffer.from(viaPv!).equals(Buffer.from(fromIde))).toBe(true);
   });
 
   it("charges worldSwitch per port instruction, emulateDeviceRegister per access, injection per interrupt", async () => {
