@@ -1,15 +1,16 @@
 /**
  * The block compiler must be invisible: the same program gives the same registers, flags and
  * memory with compiled blocks and with the interpreter alone (property test over random
- * straight-line programs built from the opcode table's mnemonics), and stores into compiled
+ * straight-line programs built from the opcode table's mnemonics, run under random code
+ * segments: nonzero bases, limits just past the program), and stores into compiled
  * code take effect on the next execution (self-modifying code).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { StopReason } from "../../../src/machine/index.js";
-import { DS } from "../../../src/machine/x86/index.js";
+import { CS, DS } from "../../../src/machine/x86/index.js";
 import { asm } from "./asm.js";
-import { machine } from "./harness.js";
+import { CODE, machine, type TestMachine } from "./harness.js";
 
 const R32 = ["eax", "ecx", "edx", "ebx", "esi", "edi", "ebp"];
 const R8 = ["al", "cl", "dl", "bl", "ah", "ch", "dh", "bh"];
@@ -74,9 +75,32 @@ const instruction = fc.oneof(
   ),
 );
 
-function runBoth(program: string) {
+/**
+ * A code segment for the program at linear CODE: CS base CODE - offset (EIP starts at `offset`)
+ * and a limit that is 4 GiB or ends `slack` bytes past the program (never cutting it).
+ */
+interface CodeSegment {
+  offset: number;
+  slack: number;
+}
+const codeSegment: fc.Arbitrary<CodeSegment> = fc.record({
+  offset: fc.oneof(fc.constant(0x1000), fc.integer({ min: 0, max: 0xfffff })),
+  slack: fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 64 })),
+});
+
+/** Moves the CPU onto code segment `cs` (the program of `length` bytes stays at linear CODE). */
+function useCodeSegment(t: TestMachine, cs: CodeSegment, length: number): void {
+  const seg = t.cpu.getSegment(CS);
+  const limit = cs.slack < 0 ? 0xffffffff : cs.offset + length - 1 + cs.slack;
+  t.cpu.setSegment(CS, { ...seg, base: (CODE - cs.offset) | 0, limit });
+  t.cpu.eip = cs.offset;
+}
+
+function runBoth(program: string, cs: CodeSegment = { offset: CODE, slack: -1 }) {
   const results = [true, false].map((compiled) => {
-    const t = machine(`${program}\nhlt`);
+    const code = asm(`${program}\nhlt`);
+    const t = machine(code);
+    useCodeSegment(t, cs, code.length);
     t.cpu.blockCompiler = compiled;
     t.memory.write32(0x3000, 0x12345678);
     const r = t.run();
@@ -87,6 +111,7 @@ function runBoth(program: string) {
       flags: t.cpu.getEflags(),
       mem: [t.memory.read32(0x3000), t.memory.read32(0x3004), t.memory.read32(0x3008)],
       eip: t.cpu.eip,
+      cycles: t.clock.cycles,
     };
   });
   return results;
@@ -95,8 +120,8 @@ function runBoth(program: string) {
 describe("x86 block compiler", () => {
   it("random straight-line programs: compiled blocks = interpreter", () => {
     fc.assert(
-      fc.property(fc.array(instruction, { minLength: 1, maxLength: 60 }), (lines) => {
-        const [a, b] = runBoth(lines.join("\n"));
+      fc.property(fc.array(instruction, { minLength: 1, maxLength: 60 }), codeSegment, (lines, cs) => {
+        const [a, b] = runBoth(lines.join("\n"), cs);
         expect(a!.r).toBe(StopReason.Idle);
         expect(a).toEqual(b);
       }),
@@ -106,20 +131,27 @@ describe("x86 block compiler", () => {
 
   it("a fault inside a block sees the flags of every instruction before it (dead-flag elimination)", () => {
     fc.assert(
-      fc.property(fc.array(instruction, { minLength: 1, maxLength: 30 }), fc.boolean(), (lines, viaStore) => {
-        // ESI = 0 before the faulting DIV; a DS limit fault through a store is the other case.
-        const fault = viaStore ? "mov dword [0x7ffffff0], eax" : "mov esi, 0; div esi";
-        const results = [true, false].map((compiled) => {
-          const t = machine(`${lines.join("\n")}\n${fault}\nhlt`);
-          t.cpu.blockCompiler = compiled;
-          t.cpu.interceptExceptions = true;
-          if (viaStore) t.cpu.setSegment(DS, { ...t.cpu.getSegment(DS), limit: 0x3fffff });
-          const r = t.run();
-          return { r, regs: Array.from(t.cpu.regs), flags: t.cpu.getEflags(), eip: t.cpu.eip };
-        });
-        expect(results[0]!.r).toBe(StopReason.Trap);
-        expect(results[0]).toEqual(results[1]);
-      }),
+      fc.property(
+        fc.array(instruction, { minLength: 1, maxLength: 30 }),
+        fc.boolean(),
+        codeSegment,
+        (lines, viaStore, cs) => {
+          // ESI = 0 before the faulting DIV; a DS limit fault through a store is the other case.
+          const fault = viaStore ? "mov dword [0x7ffffff0], eax" : "mov esi, 0; div esi";
+          const results = [true, false].map((compiled) => {
+            const code = asm(`${lines.join("\n")}\n${fault}\nhlt`);
+            const t = machine(code);
+            useCodeSegment(t, cs, code.length);
+            t.cpu.blockCompiler = compiled;
+            t.cpu.interceptExceptions = true;
+            if (viaStore) t.cpu.setSegment(DS, { ...t.cpu.getSegment(DS), limit: 0x3fffff });
+            const r = t.run();
+            return { r, regs: Array.from(t.cpu.regs), flags: t.cpu.getEflags(), eip: t.cpu.eip };
+          });
+          expect(results[0]!.r).toBe(StopReason.Trap);
+          expect(results[0]).toEqual(results[1]);
+        },
+      ),
       { numRuns: 100 },
     );
   });
