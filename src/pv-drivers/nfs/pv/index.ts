@@ -1,4 +1,6 @@
 /** The NFS paravirtual path: nfsif ring protocol, back end, front end, synchronous export. */
+
+export { Nfs3Client, NfsError, NfsTransportError, type RpcCaller, type RpcResult } from "./nfs3-client.js";
 export {
   fhKey,
   NfsBackend,
@@ -6,14 +8,7 @@ export {
   type NfsBackendOptions,
   type NfsReadPath,
 } from "./nfsback.js";
-export {
-  NfsError,
-  NfsFrontend,
-  type NfsFrontendCounters,
-  type NfsFrontendOptions,
-  NfsTransportError,
-  type RpcResult,
-} from "./nfsfront.js";
+export { NfsFrontend, type NfsFrontendCounters, type NfsFrontendOptions } from "./nfsfront.js";
 export * from "./nfsif.js";
 export { type AuthSys, authSysBody, type ReplyHeader, readReplyHeader, writeCallHeader } from "./rpc-call.js";
 export {

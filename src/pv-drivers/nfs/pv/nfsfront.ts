@@ -15,32 +15,11 @@
  * data is grant-copied into the guest's own pages, which its page cache then keeps (one private
  * copy per guest, as without Disco's optimization).
  */
-import {
-  type GrantMapping,
-  type PvEnv,
-  PvkitError,
-  RingFrontend,
-  XenbusError,
-} from "../../../guest-sdk/index.js";
-import { MOUNT_PROGRAM, MOUNT_V3, Mount3Proc, MountStat3 } from "../mount3-proto.js";
-import {
-  CreateMode,
-  type Fattr3,
-  NFS_PROGRAM,
-  NFS_V3,
-  Nfs3Proc,
-  Nfs3Status,
-  nfs3StatusName,
-  readFattr3,
-  readFh3,
-  readPostOpAttr,
-  readWccData,
-  type Sattr3,
-  StableHow,
-  writeSattr3,
-} from "../nfs3-proto.js";
+import { type GrantMapping, type PvEnv, RingFrontend, XenbusError } from "../../../guest-sdk/index.js";
+import { type Fattr3, type Sattr3, StableHow } from "../nfs3-proto.js";
 import { AcceptStat } from "../rpc/rpc-msg.js";
-import { type XdrReader, XdrWriter } from "../rpc/xdr.js";
+import { XdrWriter } from "../rpc/xdr.js";
+import { Nfs3Client, NfsTransportError, type RpcCaller, type RpcResult } from "./nfs3-client.js";
 import type { NfsReadPath } from "./nfsback.js";
 import {
   inlineReplySegRoom,
@@ -58,27 +37,6 @@ import {
 import { type AuthSys, authSysBody, readReplyHeader, writeCallHeader } from "./rpc-call.js";
 
 const PAGE_SIZE = 4096;
-
-/** An nfsif request failed below NFS: an NFSIF_RSP_* status or an RPC-level rejection. */
-export class NfsTransportError extends PvkitError {
-  constructor(
-    /** NFSIF_RSP_* status, or 0 for an RPC-level failure (accept_stat / denied). */
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** An NFSv3 procedure answered with an error status (nfsstat3). */
-export class NfsError extends PvkitError {
-  constructor(
-    readonly status: number,
-    readonly procedure: string,
-  ) {
-    super(`NFS ${procedure} failed: ${nfs3StatusName(status)}`);
-  }
-}
 
 export interface NfsFrontendOptions {
   devid?: number;
@@ -107,13 +65,7 @@ export interface NfsFrontendCounters {
 /** One page of the guest's page cache. */
 type CacheEntry = { kind: "map"; ref: number; mapping: GrantMapping } | { kind: "own"; pfn: number };
 
-/** A reply: its header's reader at the results, and READ data when some came outside the record. */
-export interface RpcResult {
-  readonly r: XdrReader;
-  readonly data?: Uint8Array;
-}
-
-export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> {
+export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> implements RpcCaller {
   readonly counters: NfsFrontendCounters = {
     calls: 0,
     maps: 0,
@@ -125,8 +77,8 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> {
   readonly readPath: NfsReadPath;
   exportPath = "";
   maxRead = NFSIF_MAX_READ;
-  /** Root handle after `mount`. */
-  root: Uint8Array | null = null;
+  /** The NFSv3 procedures over this front end's `call`. */
+  readonly nfs3: Nfs3Client;
   /** The guest's page cache: `${fh hex}:${page}` → entry, in LRU order (oldest first). */
   readonly pageCache = new Map<string, CacheEntry>();
   private readonly cachePages: number;
@@ -146,6 +98,7 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> {
       opts.auth ?? { uid: 1000, gid: 1000, machineName: `pvkit-dom${env.domid}`, gids: [1000] },
     );
     this.nextXid = (env.domid << 24) >>> 0;
+    this.nfs3 = new Nfs3Client(this);
   }
 
   protected override async setup(backendId: number): Promise<Record<string, string>> {
@@ -179,178 +132,54 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> {
     this.pageCache.clear();
   }
 
-  // --- NFSv3 ---------------------------------------------------------------------------------
+  // --- NFSv3 (the procedures live in Nfs3Client, over this front end's `call`) ----------------
 
-  /** MOUNT v3 MNT of the back end's export; sets and returns the root handle. */
-  async mount(path = this.exportPath): Promise<Uint8Array> {
-    const { r } = await this.call(MOUNT_PROGRAM, MOUNT_V3, Mount3Proc.Mnt, (w) => w.string(path), 1);
-    const st = r.u32();
-    if (st !== MountStat3.Ok) throw new NfsError(st, "MNT");
-    const fh = readFh3(r);
-    if (!r.ok) throw new NfsTransportError(0, "malformed MNT reply");
-    this.root = fh.slice();
-    return this.root;
+  /** Root handle after `mount`. */
+  get root(): Uint8Array | null {
+    return this.nfs3.root;
   }
-
-  async getattr(fh: Uint8Array): Promise<Fattr3> {
-    const { r } = await this.call(NFS_PROGRAM, NFS_V3, Nfs3Proc.Getattr, (w) => w.opaqueVar(fh), 0);
-    this.status(r, "GETATTR");
-    return this.checked(r, readFattr3(r));
+  mount(path = this.exportPath): Promise<Uint8Array> {
+    return this.nfs3.mount(path);
   }
-
-  async lookup(dir: Uint8Array, name: string): Promise<{ fh: Uint8Array; attrs?: Fattr3 }> {
-    const { r } = await this.call(
-      NFS_PROGRAM,
-      NFS_V3,
-      Nfs3Proc.Lookup,
-      (w) => w.opaqueVar(dir).string(name),
-      1,
-    );
-    this.status(r, "LOOKUP");
-    const fh = readFh3(r).slice();
-    const attrs = readPostOpAttr(r);
-    return this.checked(r, attrs === undefined ? { fh } : { fh, attrs });
+  getattr(fh: Uint8Array): Promise<Fattr3> {
+    return this.nfs3.getattr(fh);
   }
-
-  /** Creates (UNCHECKED: truncates an existing file to the given attributes) and returns the handle. */
-  async create(dir: Uint8Array, name: string, mode = 0o644): Promise<Uint8Array> {
-    const { r } = await this.call(
-      NFS_PROGRAM,
-      NFS_V3,
-      Nfs3Proc.Create,
-      (w) => {
-        w.opaqueVar(dir).string(name).u32(CreateMode.Unchecked);
-        writeSattr3(w, { mode, size: 0 });
-      },
-      1,
-    );
-    this.status(r, "CREATE");
-    if (r.bool()) {
-      const fh = readFh3(r).slice();
-      return this.checked(r, fh);
-    }
-    return (await this.lookup(dir, name)).fh;
+  lookup(dir: Uint8Array, name: string): Promise<{ fh: Uint8Array; attrs?: Fattr3 }> {
+    return this.nfs3.lookup(dir, name);
   }
-
-  async remove(dir: Uint8Array, name: string): Promise<void> {
-    const { r } = await this.call(
-      NFS_PROGRAM,
-      NFS_V3,
-      Nfs3Proc.Remove,
-      (w) => w.opaqueVar(dir).string(name),
-      1,
-    );
-    this.status(r, "REMOVE");
+  create(dir: Uint8Array, name: string, mode = 0o644): Promise<Uint8Array> {
+    return this.nfs3.create(dir, name, mode);
   }
-
-  async setattr(fh: Uint8Array, attrs: Sattr3): Promise<void> {
-    const { r } = await this.call(
-      NFS_PROGRAM,
-      NFS_V3,
-      Nfs3Proc.Setattr,
-      (w) => {
-        w.opaqueVar(fh);
-        writeSattr3(w, attrs);
-        w.bool(false); // guard: none
-      },
-      1,
-    );
-    this.status(r, "SETATTR");
+  remove(dir: Uint8Array, name: string): Promise<void> {
+    return this.nfs3.remove(dir, name);
   }
-
-  /** WRITE (FILE_SYNC by default); returns the count written. */
-  async write(
+  setattr(fh: Uint8Array, attrs: Sattr3): Promise<void> {
+    return this.nfs3.setattr(fh, attrs);
+  }
+  write(
     fh: Uint8Array,
     offset: number,
     data: Uint8Array,
     stable: number = StableHow.FileSync,
   ): Promise<number> {
-    const { r } = await this.call(
-      NFS_PROGRAM,
-      NFS_V3,
-      Nfs3Proc.Write,
-      (w) => {
-        w.reserveCapacity(data.length + 128);
-        w.opaqueVar(fh).u64(offset).u32(data.length).u32(stable).opaqueVar(data);
-      },
-      1,
-    );
-    this.status(r, "WRITE");
-    readWccData(r);
-    const count = r.u32();
-    return this.checked(r, count);
+    return this.nfs3.write(fh, offset, data, stable);
   }
-
-  /** READ of at most `maxRead` bytes (a short read near EOF is normal). */
-  async read(fh: Uint8Array, offset: number, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
-    const n = Math.min(count, this.maxRead - (offset % PAGE_SIZE));
-    const replyPages = this.readPath === "copy" ? Math.ceil(n / PAGE_SIZE) : 0;
-    const { r, data } = await this.call(
-      NFS_PROGRAM,
-      NFS_V3,
-      Nfs3Proc.Read,
-      (w) => w.opaqueVar(fh).u64(offset).u32(n),
-      replyPages,
-      { fh, offset },
-    );
-    this.status(r, "READ");
-    readPostOpAttr(r);
-    const got = r.u32();
-    const eof = r.bool();
-    if (data !== undefined) return this.checked(r, { data: data.subarray(0, got), eof });
-    // The back end let the server answer inline (no cache): the bytes are in the record.
-    const bytes = r.opaqueVar(NFSIF_MAX_READ);
-    return this.checked(r, { data: bytes.slice(), eof });
+  read(fh: Uint8Array, offset: number, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
+    return this.nfs3.read(fh, offset, count);
   }
-
-  /** Reads a whole file in `maxRead` pieces. */
-  async readFile(fh: Uint8Array): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    let offset = 0;
-    for (;;) {
-      const { data, eof } = await this.read(fh, offset, this.maxRead);
-      parts.push(data);
-      offset += data.length;
-      if (eof || data.length === 0) break;
-    }
-    const out = new Uint8Array(offset);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+  readFile(fh: Uint8Array): Promise<Uint8Array> {
+    return this.nfs3.readFile(fh);
   }
-
-  /** READDIR of a whole directory: the names (without "." and ".."). */
-  async readdir(dir: Uint8Array): Promise<string[]> {
-    const names: string[] = [];
-    let cookie = 0n;
-    let verf: Uint8Array = new Uint8Array(8);
-    for (;;) {
-      const { r } = await this.call(
-        NFS_PROGRAM,
-        NFS_V3,
-        Nfs3Proc.Readdir,
-        (w) => w.opaqueVar(dir).u64(cookie).opaqueFixed(verf).u32(3800),
-        1,
-      );
-      this.status(r, "READDIR");
-      readPostOpAttr(r);
-      verf = r.opaqueFixed(8).slice();
-      while (r.bool()) {
-        r.u64big(); // fileid
-        const name = r.string(255);
-        cookie = r.u64big();
-        if (name !== "." && name !== "..") names.push(name);
-      }
-      const eof = r.bool();
-      this.checked(r, 0);
-      if (eof) return names;
-    }
+  readdir(dir: Uint8Array): Promise<string[]> {
+    return this.nfs3.readdir(dir);
   }
 
   // --- the RPC step ----------------------------------------------------------------------------
+
+  /** Copy path: the data comes back in reply pages; map path: as grants. */
+  readReplyPages(count: number): number {
+    return this.readPath === "copy" ? Math.ceil(count / PAGE_SIZE) : 0;
+  }
 
   /**
    * One RPC over the ring: encodes the call, places the record inline or in granted pages,
@@ -518,17 +347,6 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> {
   }
 
   // --- internals -----------------------------------------------------------------------------
-
-  private status(r: XdrReader, proc: string): void {
-    const st = r.u32();
-    if (!r.ok) throw new NfsTransportError(0, `malformed ${proc} reply`);
-    if (st !== Nfs3Status.Ok) throw new NfsError(st, proc);
-  }
-
-  private checked<T>(r: XdrReader, v: T): T {
-    if (!r.ok) throw new NfsTransportError(0, "malformed NFS reply");
-    return v;
-  }
 
   /** Bytes [off, off+len) of the concatenated own pages. */
   private gather(pfns: number[], off: number, len: number): Uint8Array {
