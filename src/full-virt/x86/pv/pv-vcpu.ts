@@ -54,6 +54,9 @@ const RW = 2;
 const US = 4;
 const A = 0x20;
 const D = 0x40;
+const DATA_SEGS = [ES, DS, FS, GS] as const;
+/** A null selector in a data segment register (any use faults). */
+const NULL_SEGMENT: x86.SegmentCache = { selector: 0, base: 0, limit: 0, attr: 0, valid: false };
 /** The hypercall vector (arch-x86/xen-x86_32.h TRAP_INSTR "int $0x82"). */
 const HYPERCALL_VECTOR = 0x82;
 /** Most requests one mmu_update / mmuext_op call takes (Xen preempts long batches; pvkit bounds them). */
@@ -318,8 +321,8 @@ export class X86PvVcpu {
     s.eip = b.entry;
     s.eflags = IF | 2;
     s.segs.length = 0;
-    const ds = flatSegment(FlatSelector.RING1_DS)!;
-    const cs = flatSegment(FlatSelector.RING1_CS)!;
+    const ds = flatSegment(FlatSelector.RING1_DS)! as x86.SegmentCache;
+    const cs = flatSegment(FlatSelector.RING1_CS)! as x86.SegmentCache;
     for (let i = 0; i < 6; i++) s.segs.push(i === CS ? cs : ds);
     s.segs.push({ selector: 0, base: 0, limit: 0xffff, attr: 0x82, valid: true });
     s.segs.push({ selector: PV_TSS_SELECTOR, base: HOLE_TSS, limit: 103, attr: 0x8b, valid: true });
@@ -485,30 +488,40 @@ export class X86PvVcpu {
     const words = (fromUser ? 5 : 3) + (hasErr ? 1 : 0);
     esp = (esp - words * 4) >>> 0;
     let at = esp;
-    const push = (v: number): boolean => {
-      const ma = this.translate(at, true);
-      if (ma < 0) return false;
-      if ((at & 4095) <= 4092) this.mem.write32(ma, v >>> 0);
-      else if (!this.writeGuest32(at, v)) return false; // a dword straddling two pages
+    let ok = true;
+    if (hasErr) {
+      ok = this.pushAt(at, err);
       at = (at + 4) >>> 0;
-      return true;
-    };
-    const ok =
-      (!hasErr || push(err)) &&
-      push(eip) &&
-      push(cpu.segSel[CS]! & 0xffff) &&
-      push(flags) &&
-      (!fromUser || (push(cpu.regs[ESP]!) && push(cpu.segSel[SS]! & 0xffff)));
+    }
+    ok =
+      ok &&
+      this.pushAt(at, eip) &&
+      this.pushAt(at + 4, cpu.segSel[CS]! & 0xffff) &&
+      this.pushAt(at + 8, flags);
+    if (ok && fromUser)
+      ok = this.pushAt(at + 12, cpu.regs[ESP]!) && this.pushAt(at + 16, cpu.segSel[SS]! & 0xffff);
     if (!ok) {
       this.crash(`${what}: the guest kernel stack at ${hex(esp)} is not mapped writable`);
       return;
     }
-    if (fromUser) cpu.setSegment(SS, flatSegment(this.kernelSs | 1)!);
+    if (fromUser) cpu.setSegment(SS, flatSegment(this.kernelSs | 1)! as x86.SegmentCache);
     cpu.regs[ESP] = esp | 0;
-    cpu.setSegment(CS, { ...code, selector: (code.selector & ~3) | 1 });
+    cpu.setSegment(CS, flatSegment((code.selector & ~3) | 1)! as x86.SegmentCache);
     cpu.eip = addr >>> 0;
     cpu.setEflags((flags & ~(TF | NT | RF | IOPL_MASK)) | IF);
     if (setMask) this.host.setUpcallMask(true);
+  }
+
+  /** Writes one dword of a bounce frame at guest virtual `at` with ring-1 rights; false on a fault. */
+  private pushAt(at: number, v: number): boolean {
+    const a = at >>> 0;
+    const ma = this.translate(a, true);
+    if (ma < 0) return false;
+    if ((a & 4095) <= 4092) {
+      this.mem.write32(ma, v >>> 0);
+      return true;
+    }
+    return this.writeGuest32(a, v); // a dword straddling two pages
   }
 
   /** Makes the domain crash with a diagnostic (EIP, CPL, recent instructions). */
@@ -643,14 +656,15 @@ export class X86PvVcpu {
         this.crash(`iret: bad ring-3 stack selector ${hex(ss)}`);
         return 0;
       }
-      cpu.setSegment(SS, flatSegment(ss)!);
-      for (const seg of [ES, DS, FS, GS]) {
+      cpu.setSegment(SS, flatSegment(ss)! as x86.SegmentCache);
+      for (let k = 0; k < DATA_SEGS.length; k++) {
+        const seg = DATA_SEGS[k]!;
         const sel = cpu.segSel[seg]!;
         if ((sel & 3) !== 3 || ((sel & ~3) !== (FlatSelector.RING3_DS & ~3) && (sel & ~3) !== 0))
-          cpu.setSegment(seg, { selector: 0, base: 0, limit: 0, attr: 0, valid: false });
+          cpu.setSegment(seg, NULL_SEGMENT);
       }
     }
-    cpu.setSegment(CS, code);
+    cpu.setSegment(CS, code as x86.SegmentCache);
     cpu.eip = eip;
     cpu.regs[ESP] = esp | 0;
     cpu.setEflags((eflags & ~(IOPL_MASK | NT)) | IF);
