@@ -177,6 +177,11 @@ export function createX86PvDomain(
     setUpcallMask: (masked) => hv.events.setUpcallMask(domain, masked),
     isBlocked: () => domain.vcpu.state === "blocked",
     isAlive: () => domain.alive,
+    takeYield: () => {
+      const y = domain.vcpu.yieldRequested;
+      domain.vcpu.yieldRequested = false;
+      return y;
+    },
     crash: (diag) => hv.crash(domain.domid, diag),
   };
   const vcpu = new vmware.pv.X86PvVcpu(machine, host);

@@ -102,6 +102,8 @@ export interface X86PvHost {
   isBlocked(): boolean;
   /** False once the domain shut down or crashed. */
   isAlive(): boolean;
+  /** True (once) after SCHEDOP_yield: the vCPU gives up the rest of its slice. */
+  takeYield?(): boolean;
   crash(diagnostic: string): void;
 }
 
@@ -394,8 +396,10 @@ export class X86PvVcpu {
       const c0 = clock.cycles;
       const why = cpu.run(Math.max(1, Math.ceil(limit - clock.cycles)));
       host.stats.guestCycles += clock.cycles - c0;
-      if (why === StopReason.Trap) this.handleTrap();
-      else if (why === StopReason.Exit) m.stop.clear();
+      if (why === StopReason.Trap) {
+        this.handleTrap();
+        if (host.takeYield?.() && this.state === "running" && host.isAlive()) return X86Exit.yield;
+      } else if (why === StopReason.Exit) m.stop.clear();
       else if (why === StopReason.Shutdown) this.crash(`the CPU shut down: ${cpu.diagnostic}`);
       else if (why === StopReason.Idle) this.crash("the CPU halted (impossible at ring 1 or 3)");
     }

@@ -215,6 +215,7 @@ void pv_main(struct start_info *start)
     traps[2].address = (unsigned long)syscall_entry;
     result("set_trap_table", HYPERVISOR_set_trap_table(traps));
     result("stack_switch", HYPERVISOR_stack_switch(FLAT_RING1_SS, (unsigned long)&kstack[1024]));
+    result("yield", HYPERVISOR_sched_op(SCHEDOP_yield, 0)); /* gives up the slice, then continues here */
 
     /* CR3 loads and INVLPG are privileged: #GP at ring 1 (the kernel uses mmuext_op instead). */
     __asm__ __volatile__("movl %0, %%cr3" : : "r"(0u) : "memory"); /* 0f 22 d8 */
