@@ -197,6 +197,11 @@ export class TsGuestBackend implements VcpuBackend {
         resolve,
         irqMask: 0,
       });
+      // Guest code can run outside the guest's slice when a host-side callback calls into it
+      // (a switch port delivering a frame to netback from an emulated NIC's domain): a call
+      // queued while the vCPU is blocked is work, so the vCPU becomes runnable to issue it.
+      if (this.domain.vcpu.state === "blocked" && this.domain.vcpu.pollPorts === null && !this.deferred)
+        this.hv.scheduler.wake(this.domain.vcpu);
       this.signal();
     });
   }

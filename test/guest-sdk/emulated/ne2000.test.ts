@@ -5,10 +5,13 @@
  * touching the peer; the driver refuses frames Ethernet cannot carry.
  */
 import { describe, expect, it } from "vitest";
+import { Ne2000Guest } from "../../../samples/ts-guests/emulated/ne2000-guest.js";
 import { runNe2000 } from "../../../samples/ts-guests/emulated/run-ne2000.js";
 import { buildFrame, FrameKind, parseFrame } from "../../../samples/ts-guests/net/frame.js";
-import { guestMac, pinger, ponger } from "../../../samples/ts-guests/net/run-net.js";
+import { guestMac, pinger, ponger, runNet } from "../../../samples/ts-guests/net/run-net.js";
 import { Cr, type Ne2000Nic, NicError, Dp8390Port as P } from "../../../src/guest-sdk/index.js";
+import { launchTsGuest } from "../../../src/hypervisor/index.js";
+import { NE2000_IRQ, Ne2000 } from "../../../src/machine/index.js";
 import { VirtualSwitch } from "../../../src/pv-drivers/index.js";
 
 describe("Ne2000Nic", () => {
@@ -59,6 +62,40 @@ describe("Ne2000Nic", () => {
     expect(seen).toEqual([1, 2, 3]);
     expect(sw.lookup(guestMac(1))!.name).toBe("ne2000:00:16:3e:00:01:00");
     expect(sw.lookup(hostMac)!.name).toBe("host:peer");
+  });
+});
+
+describe("an NE2000 guest and a PV guest on one switch", () => {
+  it("netfront pings the emulated card through netback's VirtualSwitch, and back", async () => {
+    let emu: Ne2000Guest | null = null;
+    const log: string[] = [];
+    const r = await runNet({
+      guests: [{ workload: pinger(guestMac(2), 3, 300, log) }],
+      before: (hv, _pv, back) => {
+        // Domain 2 on the same machine: an NE2000 (MAC of "guest 2") cabled to netback's switch.
+        emu = new Ne2000Guest(ponger(3), () => undefined);
+        launchTsGuest(hv, emu, {
+          pages: 32,
+          devices: {
+            mode: "trapped",
+            attach: (h) => {
+              const card = new Ne2000(h.bus, h.clock, {
+                irq: h.irq(NE2000_IRQ),
+                mac: [...guestMac(2)],
+                sink: (f) => port.transmit(f),
+              });
+              const port = back.sw.attach("ne2000:emu", (f) => card.deliver(f));
+            },
+          },
+        });
+      },
+    });
+    expect(r.end).toBe("all-halted");
+    expect(r.fronts[0]!.guest.failure).toBeNull();
+    expect(emu!.failure).toBeNull();
+    expect(log).toHaveLength(3); // three intact pongs from 00:16:3e:00:02:00
+    expect(emu!.nic!.counters.txFrames).toBe(3);
+    expect(r.sw.lookup(guestMac(2))!.name).toBe("ne2000:emu");
   });
 });
 
