@@ -14,9 +14,18 @@
  *   cycles, exceptions: by vector, counting delivered exceptions, INT n and interrupts}),
  *   `diagnostic` (after StopReason.Shutdown), `recentInstructions(n)` (interpreted instructions
  *   and the first instruction of each compiled block), `disassembleAt(eip)`, `blockCompiler`
- *   (compile straight-line flat 32-bit code into JS functions; on by default),
+ *   (compile straight-line 32-bit code into JS functions — any CS base and limit, any CPL,
+ *   paging on or off; on by default; blocks are keyed by linear address and CS base/limit/CPL
+ *   and never change simulated cycles: a block never runs past a timer deadline),
+ *   `compileThreshold` (interpreted arrivals before an entry is compiled; tests set 0),
  *   `blocksCompiled` and `flatLimit` (read-only for others: nonzero while ES/SS/DS are flat and
- *   paging is off, when compiled blocks access RAM directly and chain without lookups).
+ *   paging is off, when compiled blocks access RAM directly; otherwise they go through the
+ *   TLB's entries with one mask compare). Monitors that change page tables behind the guest's
+ *   back call `paging.flush(keepGlobal)` / `paging.invalidate(lin)` (or reload `cr3`): that
+ *   also drops the fetch window and ends the running compiled block after the current store.
+ *   Host code that changes RAM holding guest code must write it through PhysicalMemory's
+ *   write methods (or call `notifyWatchedWrite` for a watched page), never raw `u8` stores:
+ *   compiled blocks learn of code changes only through page watching.
  * - The opcode table (`OPCODE_MAP`, `lookup`, `virtClass`) with each opcode's operand forms,
  *   flags read/written and virtualization class; `decodeInstruction`, `disassembleAt`,
  *   `disassembleBuffer`, `disassembleRange` (objdump -M intel style).
