@@ -25,7 +25,7 @@ export {
   timed,
 } from "./mips-kernel.js";
 export { type NetJob, type NetPath, netJobWorkloads, PvNetPath } from "./net-path.js";
-export { type NfsJob, type NfsPath, type NfsRunFigures, PvNfsPath } from "./nfs-path.js";
+export { EmulatedNfsPath, type NfsJob, type NfsPath, type NfsRunFigures, PvNfsPath } from "./nfs-path.js";
 export { profileContainer, REASONS } from "./profiles.js";
 export { REFERENCE_FIGURES, type ReferenceFigure } from "./reference.js";
 export { chartSvg, formatHtml } from "./report-html.js";

@@ -11,7 +11,7 @@ import { PvBlkDiskPath } from "./disk-path.js";
 import { EmulatedDiskPath } from "./emulated-disk-path.js";
 import { EmulatedNetPath } from "./emulated-net-path.js";
 import { PvNetPath } from "./net-path.js";
-import { PvNfsPath } from "./nfs-path.js";
+import { EmulatedNfsPath, PvNfsPath } from "./nfs-path.js";
 import { MipsFullRunner, MipsNativeRunner, X86FullRunner, X86NativeRunner, X86PvRunner } from "./runners.js";
 import {
   ArchToken,
@@ -34,8 +34,6 @@ export const REASONS = {
   fullPvGuest: "no PV drivers for machine-code guests yet (PV-on-HVM needs a PV kernel driver)",
   netFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
   diskFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
-  nfsEmulated:
-    "the emulated NFS path (the same RPCs over UDP/IP through the NE2000) is not built: TS guests have an NE2000 driver but no IPv4/UDP stack, and the switch no UDP endpoint for the server",
   nfsFullPv: "TS guests have no fully virtualized CPU: full+pv equals pv for modelled rows",
 } as const;
 
@@ -65,7 +63,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     // The emulated IDE driver with direct port access: what the same TS guest pays on bare metal.
     c.register(DiskPathToken, { useFactory: () => new EmulatedDiskPath("direct", costs) });
     c.register(NetPathToken, { useFactory: () => new EmulatedNetPath("direct", costs) });
-    c.register(NfsPathToken, { useValue: na(REASONS.nfsEmulated) });
+    c.register(NfsPathToken, { useFactory: () => new EmulatedNfsPath("direct", costs) });
   },
   full: (c, arch, costs) => {
     c.register(GuestRunnerToken, {
@@ -74,7 +72,7 @@ const PROFILE_REGISTRARS: Readonly<Record<ProfileName, Registrar>> = {
     c.register(GuestFilesToken, { useValue: PLAIN_FILES[arch] });
     c.register(DiskPathToken, { useFactory: () => new EmulatedDiskPath("trapped", costs) });
     c.register(NetPathToken, { useFactory: () => new EmulatedNetPath("trapped", costs) });
-    c.register(NfsPathToken, { useValue: na(REASONS.nfsEmulated) });
+    c.register(NfsPathToken, { useFactory: () => new EmulatedNfsPath("trapped", costs) });
   },
   pv: (c, arch, costs) => {
     // MIPS: the PV kernel as a PV domain in Disco's PV mode (privileged-register page, TLB and

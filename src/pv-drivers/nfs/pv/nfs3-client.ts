@@ -183,7 +183,9 @@ export class Nfs3Client {
 
   /** READ of at most `maxRead` bytes (a short read near EOF is normal). */
   async read(fh: Uint8Array, offset: number, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
-    const n = Math.min(count, this.t.maxRead - (offset % PAGE_SIZE));
+    // Page transports carry at most maxRead bytes of whole pages: an unaligned start costs room.
+    const room = this.t.maxRead >= PAGE_SIZE ? this.t.maxRead - (offset % PAGE_SIZE) : this.t.maxRead;
+    const n = Math.min(count, room);
     const replyPages = this.t.readReplyPages(n);
     const { r, data } = await this.t.call(
       NFS_PROGRAM,
