@@ -11,9 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runX86Mode } from "../../../src/cli/commands/run-full-x86.js";
+import { X86PvRunner } from "../../../src/compare/index.js";
 import { vmware } from "../../../src/full-virt/index.js";
 import { Hypercall } from "../../../src/hypercalls/index.js";
 import { runX86Domains } from "../../../src/hypervisor/index.js";
+import { CostTable } from "../../../src/machine/index.js";
 import { requires } from "../../setup/requires.js";
 
 const TEST = "samples/guests/x86/pv-kernel/test/pv-test.elf";
@@ -91,6 +93,27 @@ describe("pvkit run --arch x86 --mode pv", () => {
     await expect(runX86Mode([TEST], { mode: "hvm" }, { stdout: () => {}, stderr: () => {} })).rejects.toThrow(
       /native, full or pv/,
     );
+  });
+});
+
+describe("compare's x86 pv runner", () => {
+  it("reports bounces by vector, upcalls, hypercalls and monitor cycles", async () => {
+    const r = await new X86PvRunner(CostTable).run({
+      name: "t",
+      file: TEST,
+      bytes: new Uint8Array(readFileSync(TEST)),
+    });
+    expect(r.finished).toBe(true);
+    expect(r.output).toBe(want);
+    expect(r.figures.traps).toEqual({
+      "#GP (privileged, I/O)": 4,
+      "#PF": 2,
+      "int 0x80": 2,
+      "event upcall": 4,
+    });
+    expect(r.figures.hypercalls).toBeGreaterThan(100);
+    expect(r.figures.monitorCycles).toBeGreaterThan(0);
+    expect(r.figures.instructions).toBeGreaterThan(100_000);
   });
 });
 
