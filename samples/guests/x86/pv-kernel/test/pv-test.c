@@ -3,8 +3,9 @@
  * prints what it sees, so test/full-virt/x86-pv can compare exact output.
  *
  *  1. boot state: start_info (magic, nr_pages, pt_base, mfn_list), the initial mapping;
- *  2. set_trap_table + stack_switch; a kernel page fault (CR2 from shared_info) fixed with
- *     update_va_mapping and retried;
+ *  2. set_trap_table, stack_switch, a yield; MOV CR3, INVLPG and a read of the hole in ring 1
+ *     (#GP, bounced); a kernel page fault (CR2 from shared_info) fixed with update_va_mapping
+ *     and retried;
  *  3. hostile MMU requests, each answered with Xen's errno (and the domain keeps running):
  *     another domain's / the hypervisor's frame, a writable mapping of a page table, the hole
  *     slot, bad commands, pins of foreign frames, double pins;
@@ -132,6 +133,7 @@ void gp_handler(struct regs *r)
     /* Skip CLI (1 byte) or INT n (2 bytes) in ring 3; MOV to CR3 or INVLPG (3 bytes) in ring 1. */
     uint8_t op = *(volatile uint8_t *)r->eip;
     if ((r->cs & 3) == 1 && op == 0x0f) { r->eip += 3; return; }
+    if ((r->cs & 3) == 1 && op == 0xa1) { r->eip += 5; r->eax = 0xdead; return; } /* mov moffs32, %eax */
     if ((r->cs & 3) != 3 || (op != 0xfa && op != 0xcd)) { say("unexpected #GP"); shutdown(SHUTDOWN_crash); }
     r->eip += op == 0xfa ? 1 : 2;
 }
@@ -221,6 +223,12 @@ void pv_main(struct start_info *start)
     __asm__ __volatile__("movl %0, %%cr3" : : "r"(0u) : "memory"); /* 0f 22 d8 */
     __asm__ __volatile__("invlpg (%0)" : : "a"(0u) : "memory");      /* 0f 01 38 */
     put("ring 1 CR3 load and INVLPG: #GP "); putdec(gp_count); flush();
+    /* The hole is beyond every guest segment's limit: a ring-1 read of the monitor's GDT is #GP(0). */
+    {
+        uint32_t v;
+        __asm__ __volatile__("movl 0xfff00000, %0" : "=a"(v) : : "memory"); /* a1 00 00 f0 ff */
+        put("ring 1 read of the hole: "); puthex(v); put(", #GP "); putdec(gp_count); flush();
+    }
 
     /* 2. A kernel page fault on an unmapped address inside the initial L1's reach. */
     volatile uint32_t *probe = (uint32_t *)(PVKIT_X86_PV_VIRT_BASE + 0x3ff000u);
