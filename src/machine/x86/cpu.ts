@@ -347,7 +347,9 @@ export class X86Cpu {
    */
   compileThreshold = 8;
   /** Interpreted arrivals per blockCache slot (collisions only delay a compile). */
-  private readonly blockHeat = new Uint8Array(BLOCK_CACHE_MASK + 1);
+  private readonly blockHeat = new Uint16Array(BLOCK_CACHE_MASK + 1);
+  /** Blocks compiled since the last dropAllBlocks (replaced variants stay in pageBlocks). */
+  private liveBlocks = 0;
   /** Blocks by linear address (a list through `alt`); each remembers its physical address. */
   private readonly blocks = new Map<number, CodeBlock>();
   private readonly pageBlocks = new Map<number, CodeBlock[]>();
@@ -729,7 +731,8 @@ export class X86Cpu {
   }
 
   private compileAt(lin: number, eip: number, phys: number): CodeBlock | null {
-    if (this.blocks.size > 1 << 16) this.dropAllBlocks();
+    if (this.liveBlocks >= 1 << 16) this.dropAllBlocks();
+    this.liveBlocks++;
     const csLimit = this.segLimit[CS]!;
     // Bytes of code the CS limit allows from EIP (the block must not run past it).
     const room = (csLimit >>> 0) - (eip >>> 0) + 1;
@@ -787,6 +790,7 @@ export class X86Cpu {
     const list = this.pageBlocks.get(page);
     if (list === undefined) return;
     for (const b of list) b.valid = false;
+    this.liveBlocks -= list.length;
     this.pageBlocks.delete(page);
     this.mem.watchPage(page, false);
     this.codeDirty = true;
@@ -798,6 +802,7 @@ export class X86Cpu {
       this.mem.watchPage(page, false);
     }
     this.pageBlocks.clear();
+    this.liveBlocks = 0;
     this.blocks.clear();
     this.blockCache.fill(undefined);
   }
