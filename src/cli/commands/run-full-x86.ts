@@ -1,5 +1,5 @@
 /**
- * `pvkit run --arch x86 --mode full guest.elf [more…]`: x86 guests as fully virtualized domains
+ * `pvkit run --arch x86 --mode full|pv guest.elf [more…]`: x86 guests as fully virtualized domains
  * (VMware-style monitor, src/full-virt/x86) on one simulated i386 CPU, console lines prefixed
  * `[name] ` when several guests run, and with `--stats` the monitor's statistics per domain.
  *
