@@ -70,6 +70,45 @@ describe("nfs PV path (real NFSv3 server, shared buffer cache)", () => {
     rpc.close();
   });
 
+  it("a TCP client's write to a file a guest has cached is seen by the guest's next read (GETATTR version check)", async () => {
+    const first = pattern(6000, 10);
+    const more = pattern(3000, 11);
+    writeFileSync(join(sb.exportDir, "coherent.bin"), first);
+    const rpc = await RpcClient.connect(sb.server.tcpPort);
+    const tcp = new Nfs3TestClient(rpc);
+    const root = (await tcp.mount(sb.server.exportPath)).fh!;
+    const fh = (await tcp.lookup(root, "coherent.bin")).fh!;
+    let phase = 0;
+    const reads: Uint8Array[] = [];
+    const run = runNfs({
+      server: sb.server,
+      guests: [
+        {
+          workload: async (nfs) => {
+            const { fh: mine } = await nfs.lookup(nfs.root!, "coherent.bin");
+            reads.push(await nfs.readFile(mine));
+            phase = 1;
+            await yieldUntil(nfs, () => phase === 2, 1_000_000);
+            reads.push(await nfs.readFile(mine));
+          },
+        },
+      ],
+    });
+    // Meanwhile, on the host's event loop: append over TCP once the guest has the file cached.
+    while (phase !== 1) await new Promise((r) => setImmediate(r));
+    expect((await tcp.write(fh, first.length, more, StableHow.FileSync)).status).toBe(0);
+    phase = 2;
+    const r = await run;
+    rpc.close();
+    expect(r.fronts[0]!.guest.failure).toBeNull();
+    expect(reads[0]).toEqual(first);
+    const both = new Uint8Array(first.length + more.length);
+    both.set(first);
+    both.set(more, first.length);
+    expect(reads[1]).toEqual(both);
+    expect(r.back.guest.cache!.stats.invalidated).toBeGreaterThanOrEqual(2);
+  });
+
   it("N guests reading one file share its frames (map) instead of holding N copies (copy)", async () => {
     const size = 128 * 1024;
     const data = pattern(size, 3);

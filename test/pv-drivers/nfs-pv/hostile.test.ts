@@ -207,6 +207,52 @@ describe("nfs PV back end against hostile front ends", () => {
     expect(verdicts).toEqual([true, true, true, true]);
   });
 
+  it("random request headers (fast-check): every one is answered with OKAY or a precise NFSIF_RSP_* status", async () => {
+    const allowed = new Set<number>(Object.values(NfsifStatus));
+    const bad: string[] = [];
+    let answered = 0;
+    const verdicts: boolean[] = [];
+    const r = await runNfs({
+      server: sb.server,
+      guests: [
+        {
+          workload: async (nfs) => {
+            const rec = getattrRecord(nfs.root!, 9);
+            let id = 0x50000000;
+            await fc.assert(
+              fc.asyncProperty(
+                fc.record({
+                  operation: fc.oneof(fc.constant(NfsifOp.Call), fc.nat({ max: 255 })),
+                  nrSegs: fc.nat({ max: 255 }),
+                  nrReplySegs: fc.nat({ max: 255 }),
+                  flags: fc.oneof(fc.constant(0), fc.nat({ max: 255 })),
+                  recordLen: fc.oneof(fc.constant(rec.length), fc.nat({ max: 0xffffffff })),
+                  replyMax: fc.nat({ max: 0xffffffff }),
+                  grefs: fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 58 }),
+                  inline: fc.boolean(),
+                }),
+                async (h) => {
+                  const req = rawReq({ ...h, id: id++, inline: h.inline ? rec : new Uint8Array(0) });
+                  const rsp = await nfs.raw(req);
+                  answered++;
+                  if (!allowed.has(rsp.status)) bad.push(`status ${rsp.status}`);
+                },
+              ),
+              { numRuns: 80 },
+            );
+            verdicts.push((await nfs.getattr(nfs.root!)).type === 2);
+          },
+        },
+        { workload: honest(2, verdicts) },
+      ],
+    });
+    expect(r.end).toBe("all-halted");
+    expect(bad).toEqual([]);
+    expect(answered).toBeGreaterThanOrEqual(80);
+    expect(verdicts).toEqual([true, true, true]);
+    for (const b of r.back.guest.backs.values()) expect(b.error).toBeNull();
+  });
+
   it("a reused request id gets NFSIF_RSP_EBUSY while the first request is answered normally", async () => {
     const statuses: number[] = [];
     const verdicts: boolean[] = [];
