@@ -16,6 +16,7 @@ import { Worker } from "node:worker_threads";
 import { PvkitError } from "../../../machine/index.js";
 import type { RpcTransportContext } from "../rpc/rpc-msg.js";
 import { NFS_MAX_RECORD_BYTES } from "../server/nfs-server.js";
+import type { NfsExport } from "../tokens.js";
 
 /** Something that answers one RPC record synchronously (null: no reply). */
 export interface SyncRecordHandler {
@@ -73,7 +74,11 @@ function workerScript(): { code: string; eval: boolean } {
   throw new NfsExportError("nfs-export-worker.js is missing from the build: rebuild pvkit (npm run build)");
 }
 
-export class SyncNfsExport implements SyncRecordHandler {
+/**
+ * The real server behind a synchronous call; also fills the `NfsExport` DI role (its async
+ * `handleRecord` is the same call).
+ */
+export class SyncNfsExport implements SyncRecordHandler, NfsExport {
   /** Records answered (statistics). */
   calls = 0;
   private readonly ctl: Int32Array;
@@ -139,6 +144,15 @@ export class SyncNfsExport implements SyncRecordHandler {
     const n = this.ctl[1]!;
     if (n < 0) return null;
     return this.bytes.slice(0, n);
+  }
+
+  /** The NfsExport role's form of `handleRecordSync`. */
+  handleRecord(record: Uint8Array, context: RpcTransportContext): Promise<Uint8Array | null> {
+    try {
+      return Promise.resolve(this.handleRecordSync(record, context));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Stops the worker (and its TCP listener). */
