@@ -17,6 +17,11 @@ export interface DiskJob {
   readonly requests: number;
   readonly queueDepth: number;
   readonly diskSectors: number;
+  /**
+   * How an emulated-disk driver moves data: bus-master DMA (what an OS's IDE driver uses on a
+   * PIIX controller) or PIO (every 32-bit word a register access). The PV path has one way.
+   */
+  readonly transfer: "dma" | "pio";
 }
 
 /** The role: run a block job and measure it. */

@@ -19,16 +19,10 @@ import { FileBlockStore } from "../pv-drivers/index.js";
 import { type DiskJob, type DiskPath, runDiskJob } from "./disk-path.js";
 import type { CellFigures } from "./types.js";
 
-export interface EmulatedDiskPathOptions {
-  /** Bus-master DMA instead of PIO (default false: PIO). */
-  readonly dma?: boolean;
-}
-
 export class EmulatedDiskPath implements DiskPath {
   constructor(
     readonly mode: PortIoMode,
     private readonly costs?: Readonly<Record<CostName, number>>,
-    private readonly opts: EmulatedDiskPathOptions = {},
   ) {}
 
   async run(job: DiskJob): Promise<CellFigures> {
@@ -54,7 +48,7 @@ export class EmulatedDiskPath implements DiskPath {
         guests: [
           {
             image,
-            busMaster: this.opts.dma ?? false,
+            busMaster: job.transfer === "dma",
             workload: async (disk) => {
               const s = domainStats!;
               start = snap(s.worldSwitches, s.monitorCycles);

@@ -1,7 +1,7 @@
 /** pvkit/compare — the comparison harness (DESIGN.md "Comparison", "Dependency injection"). */
 export type { DiskJob, DiskPath, JobDisk } from "./disk-path.js";
 export { PvBlkDiskPath, runDiskJob } from "./disk-path.js";
-export { EmulatedDiskPath, type EmulatedDiskPathOptions } from "./emulated-disk-path.js";
+export { EmulatedDiskPath } from "./emulated-disk-path.js";
 export { EmulatedNetPath } from "./emulated-net-path.js";
 export {
   type CompareOptions,

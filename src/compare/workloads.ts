@@ -118,15 +118,15 @@ function kbench(part: KbenchPart): Workload["run"] {
   };
 }
 
-function disk(pattern: DiskJob["pattern"]): Workload["run"] {
+function disk(pattern: DiskJob["pattern"], transfer: DiskJob["transfer"] = "dma"): Workload["run"] {
   return async (c, ctx) => {
     const path = role<DiskPath>(c, DiskPathToken);
     if (isUnavailable(path)) return path;
     const requests = ctx.quick ? 32 : 256;
-    const figures = await path.run({ pattern, requests, queueDepth: 8, diskSectors: 32768 });
+    const figures = await path.run({ pattern, requests, queueDepth: 8, diskSectors: 32768, transfer });
     return {
       figures: { ...figures, cyclesPerOp: figures.cycles / requests },
-      label: `modelled (TS guests); ${requests} × 4 KiB, queue depth 8; key: cycles per request`,
+      label: `modelled (TS guests); ${requests} × 4 KiB, queue depth 8${transfer === "pio" ? ", IDE by PIO" : ""}; key: cycles per request`,
     };
   };
 }
@@ -242,6 +242,14 @@ export const WORKLOADS: readonly Workload[] = [
     measures: "PV block I/O, random 4 KiB requests (50 % writes) on an image file",
     roles: ["DiskPath"],
     run: disk("random"),
+  },
+  {
+    name: "blk-seq-pio",
+    arches: ["ts"],
+    measures:
+      "blk-seq with the emulated IDE driven by PIO (every 32-bit word a register access) instead of bus-master DMA",
+    roles: ["DiskPath"],
+    run: disk("sequential", "pio"),
   },
   {
     name: "net-stream",
