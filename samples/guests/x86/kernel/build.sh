@@ -10,6 +10,8 @@ GUESTS="$(cd ../.. && pwd)"
 CFLAGS=(--target=i686-unknown-none-elf -march=i386 -ffreestanding -nostdlib -static -fuse-ld=lld
   -msoft-float -mno-sse -mno-mmx -O2 -fno-pic -fno-asynchronous-unwind-tables -fno-unwind-tables
   -fno-ident -Wall -Wextra -Werror "-ffile-prefix-map=$GUESTS=." -I..)
+# The kernel's sources: also the PV kernel's (../pv-kernel/build.sh, with its own include/ first).
+KSRC=(main.c trap.c proc.c vm.c console.c lib/mem.c trap-entry.S user-images.S)
 LDFLAGS=(-Wl,--build-id=none -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack)
 B=build
 rm -rf "$B"
@@ -28,5 +30,5 @@ COMPUTE_SIZE=(-DCRC_ROUNDS=4 -DSHA_ROUNDS=4 -DSORT_ROUNDS=2 -DMAT_ROUNDS=4)
 user compute user/compute-main.c ../../common/compute.c -DCOMPUTE_NO_MAIN "${COMPUTE_SIZE[@]}"
 user bench user/kbench.c
 
-"$CC" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wl,-T,kernel.ld -o kernel.elf entry.S kernel.c user-images.S
+"$CC" "${CFLAGS[@]}" -Iinclude "${LDFLAGS[@]}" -Wl,-T,kernel.ld -o kernel.elf entry.S hal.c "${KSRC[@]}"
 echo "built samples/guests/x86/kernel/kernel.elf"

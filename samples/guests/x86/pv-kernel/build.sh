@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the x86 PV guests (README.md): pv-kernel.elf, the x86 kernel sample with its hardware
-# layer swapped for Xen's x86_32 PV interface (the kernel sample's user programs, unchanged), and
+# Builds the x86 PV guests (README.md): pv-kernel.elf, the x86 kernel sample's C sources built
+# against the PV HAL (include/hal.h, pv.c; the kernel sample's user programs, unchanged), and
 # test/pv-test.elf, the step-by-step test guest of the monitor's x86 PV mode. Same clang/lld flags as ../build.sh plus the generated
 # ../../include/pvkit_hypercall.h; reproducible (relative paths, -ffile-prefix-map, no build-id):
 # the committed ELFs must be byte-identical to a rebuild (test/full-virt/x86-pv checks it).
@@ -33,7 +33,12 @@ COMPUTE_SIZE=(-DCRC_ROUNDS=4 -DSHA_ROUNDS=4 -DSORT_ROUNDS=2 -DMAT_ROUNDS=4)
 user compute "$K/user/compute-main.c" ../../common/compute.c -DCOMPUTE_NO_MAIN "${COMPUTE_SIZE[@]}"
 user bench "$K/user/kbench.c"
 # ../kernel/user-images.S embeds build/user-*.bin: relative to this directory, i.e. $B above.
-"$CC" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wl,-T,kernel.ld -o pv-kernel.elf entry.S kernel.c "$K/user-images.S"
+# The native kernel's sources (../kernel/build.sh KSRC) against the PV HAL: include/ first, so its
+# hal.h and hal-asm.h shadow ../kernel/include's (kernel.h includes <hal.h>).
+KSRC=("$K/main.c" "$K/trap.c" "$K/proc.c" "$K/vm.c" "$K/console.c" "$K/lib/mem.c" "$K/trap-entry.S"
+  "$K/user-images.S")
+"$CC" "${CFLAGS[@]}" -Iinclude -I"$K/include" "${LDFLAGS[@]}" -Wl,-T,kernel.ld -o pv-kernel.elf \
+  entry.S pv.c "${KSRC[@]}"
 echo "built samples/guests/x86/pv-kernel/pv-kernel.elf"
 
 "$CC" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wl,-T,test/pv-test.ld -o test/pv-test.elf test/entry.S test/pv-test.c
