@@ -75,14 +75,14 @@ function segOf(d: DecodedInstruction): number {
  */
 function load32(out: string, seg: number, ea: string): string {
   const e = `e${out}`;
+  // The flat test comes first and alone (as before the TLB path existed): paging-off code pays nothing.
   const flat =
     seg === 0 || seg === 2 || seg === 3
-      ? `else if (${e} >>> 0 < c.flatLimit) ${out} = c.i32[${e} >>> 2]; `
+      ? `if ((${e} & 3) === 0 && ${e} >>> 0 < c.flatLimit) ${out} = c.i32[${e} >>> 2]; else `
       : "";
   return (
-    `const ${e} = ${ea}; let ${out}; if ((${e} & 3) !== 0) ${out} = c.rd32(${seg}, ${e}); ${flat}else { ` +
-    `const t = c.tlb[${e} >>> 12], m = c.segRdTlb[${seg}]; ` +
-    `${out} = (t & m) === m ? c.i32[((t & ~0xfff) | (${e} & 0xfff)) >>> 2] : c.rd32(${seg}, ${e}); }`
+    `const ${e} = ${ea}; let ${out}; ${flat}{ const t = c.tlb[${e} >>> 12], m = c.segRdTlb[${seg}]; ` +
+    `${out} = (${e} & 3) === 0 && (t & m) === m ? c.i32[((t & ~0xfff) | (${e} & 0xfff)) >>> 2] : c.rd32(${seg}, ${e}); }`
   );
 }
 
@@ -106,13 +106,15 @@ function loadSmall(out: string, size: 1 | 2, seg: number, ea: string): string {
 
 /** A 32-bit store of expression `v` (evaluated once, before the store) to `seg`:`ea`; as load32. */
 function store32(seg: number, ea: string, v: string): string {
-  const flat = seg === 0 || seg === 2 || seg === 3;
+  const flat =
+    seg === 0 || seg === 2 || seg === 3
+      ? "if ((e & 3) === 0 && e >>> 0 < c.flatLimit) { c.i32[e >>> 2] = x; if (c.watched[e >>> 12] !== 0) c.mem.notifyWatchedWrite(e, 4); } else "
+      : "";
   return (
-    `{ const e = ${ea}, x = ${v}; let p = -1; ` +
-    `if ((e & 3) === 0) { ${flat ? "if (e >>> 0 < c.flatLimit) p = e; else " : ""}` +
-    `{ const t = c.tlb[e >>> 12], m = c.segWrTlb[${seg}]; if ((t & m) === m) p = (t & ~0xfff) | (e & 0xfff); } } ` +
-    `if (p !== -1) { c.i32[p >>> 2] = x; if (c.watched[p >>> 12] !== 0) c.mem.notifyWatchedWrite(p >>> 0, 4); } ` +
-    `else c.wr32(${seg}, e, x); }`
+    `{ const e = ${ea}, x = ${v}; ${flat}{ const t = c.tlb[e >>> 12], m = c.segWrTlb[${seg}]; ` +
+    "if ((e & 3) === 0 && (t & m) === m) { const p = (t & ~0xfff) | (e & 0xfff); c.i32[p >>> 2] = x; " +
+    "if (c.watched[p >>> 12] !== 0) c.mem.notifyWatchedWrite(p >>> 0, 4); } " +
+    `else c.wr32(${seg}, e, x); } }`
   );
 }
 

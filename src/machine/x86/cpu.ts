@@ -577,7 +577,6 @@ export class X86Cpu {
             this.breakOut ||
             this.halted ||
             this.shadow ||
-            clock.cycles >= clock.nextDeadline ||
             n + retired > limit ||
             (this.intrLine && (this.flags & IF) !== 0) ||
             this.csGen !== gen
@@ -600,6 +599,7 @@ export class X86Cpu {
               cb.s0 = next;
             }
           }
+          // Also the deadline check: guard >= 0 covers a deadline that is already due.
           if (clock.cycles + next.guard >= clock.nextDeadline) break;
           cb = next;
         }
