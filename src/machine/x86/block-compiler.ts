@@ -70,7 +70,8 @@ function segOf(d: DecodedInstruction): number {
  * A 32-bit load from `seg`:`ea` into a new constant `out` (faults pend in the CPU). An aligned
  * address reads RAM directly when it is below `c.flatLimit` (ES/SS/DS flat and paging off: see
  * X86Cpu.flatLimit), or else when its TLB entry holds every bit of the segment's fast-path mask
- * (`c.segRdTlb`: a base-0 4 GiB segment, the CPL's read rights, the frame in RAM; see there);
+ * (`c.segRdTlb`: a base-0 expand-up readable segment, the CPL's read rights, the frame in RAM;
+ * see there) and the dword ends within the segment limit (`c.segHi`);
  * anything else calls rd32, which checks, walks and faults as the interpreter does.
  */
 function load32(out: string, seg: number, ea: string): string {
@@ -82,7 +83,7 @@ function load32(out: string, seg: number, ea: string): string {
       : "";
   return (
     `const ${e} = ${ea}; let ${out}; ${flat}{ const t = c.tlb[${e} >>> 12], m = c.segRdTlb[${seg}]; ` +
-    `${out} = (${e} & 3) === 0 && (t & m) === m ? c.i32[((t & ~0xfff) | (${e} & 0xfff)) >>> 2] : c.rd32(${seg}, ${e}); }`
+    `${out} = (${e} & 3) === 0 && (t & m) === m && (${e} >>> 0) + 3 <= c.segHi[${seg}] ? c.i32[((t & ~0xfff) | (${e} & 0xfff)) >>> 2] : c.rd32(${seg}, ${e}); }`
   );
 }
 
@@ -100,7 +101,7 @@ function loadSmall(out: string, size: 1 | 2, seg: number, ea: string): string {
   const cross = size === 2 ? `(${e} & 0xfff) === 0xfff ? ${slow} : ` : "";
   return (
     `const ${e} = ${ea}; let ${out}; ${flat}{ const t = c.tlb[${e} >>> 12], m = c.segRdTlb[${seg}]; ` +
-    `if ((t & m) === m) { const p = (t & ~0xfff) | (${e} & 0xfff); ${out} = ${cross}${at("p")}; } else ${out} = ${slow}; }`
+    `if ((t & m) === m && (${e} >>> 0) + ${size - 1} <= c.segHi[${seg}]) { const p = (t & ~0xfff) | (${e} & 0xfff); ${out} = ${cross}${at("p")}; } else ${out} = ${slow}; }`
   );
 }
 
@@ -112,7 +113,7 @@ function store32(seg: number, ea: string, v: string): string {
       : "";
   return (
     `{ const e = ${ea}, x = ${v}; ${flat}{ const t = c.tlb[e >>> 12], m = c.segWrTlb[${seg}]; ` +
-    "if ((e & 3) === 0 && (t & m) === m) { const p = (t & ~0xfff) | (e & 0xfff); c.i32[p >>> 2] = x; " +
+    `if ((e & 3) === 0 && (t & m) === m && (e >>> 0) + 3 <= c.segHi[${seg}]) { const p = (t & ~0xfff) | (e & 0xfff); c.i32[p >>> 2] = x; ` +
     "if (c.watched[p >>> 12] !== 0) c.mem.notifyWatchedWrite(p >>> 0, 4); } " +
     `else c.wr32(${seg}, e, x); } }`
   );
@@ -309,7 +310,7 @@ interface Special {
 const SETTER = /c\.(setAdd|setSub|setLogic|setExplicit|setCfOf)\(([^;]*)\);( c\.lf\.res = v;)?/;
 /** Anything else specialised code touches on the CPU that neither reads nor writes flags. */
 const NEUTRAL =
-  /c\.(pend|startEip|startEsp|flatLimit|tlb|segRdTlb|segWrTlb|i32|u8|watched|mem\.notifyWatchedWrite|rd8|rd16|rd32|wr32|codeDirty)\b/g;
+  /c\.(pend|startEip|startEsp|flatLimit|tlb|segRdTlb|segWrTlb|segHi|i32|u8|watched|mem\.notifyWatchedWrite|rd8|rd16|rd32|wr32|codeDirty)\b/g;
 
 /**
  * Dead-flag elimination: drops a recorder call whose flags are all overwritten by a later

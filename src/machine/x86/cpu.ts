@@ -370,11 +370,12 @@ export class X86Cpu {
   flatLimit = 0;
   /**
    * The TLB fast path of compiled blocks (paging on or off), per segment register: the mask a
-   * TLB entry must contain for an aligned dword access at offset x to go straight to RAM at
-   * (entry frame | x & 0xfff). It is the CPL's read (write) mask plus TLB_RAM for a base-0
-   * segment whose limit and rights allow every offset, and TLB_NEVER otherwise (and with an
-   * ownership oracle, through rdMask/wrMask), so one compare covers segment, rights, A/D (the
-   * write mask needs TLB_DIRTY: a store through a clean entry walks once and sets D) and RAM.
+   * TLB entry must contain for an aligned dword access at offset x (with x + 3 <= segHi, the
+   * limit: a monitor's truncated segments qualify) to go straight to RAM at (entry frame |
+   * x & 0xfff). It is the CPL's read (write) mask plus TLB_RAM for a base-0 expand-up segment
+   * with the rights, and TLB_NEVER otherwise (and with an ownership oracle, through
+   * rdMask/wrMask), so one compare covers segment rights, page rights, A/D (the write mask
+   * needs TLB_DIRTY: a store through a clean entry walks once and sets D) and RAM.
    * The entries are the TLB's own, so every TLB flush (CR3, CR0/CR4, INVLPG, a monitor's
    * Paging.flush/invalidate) applies to them.
    */
@@ -847,7 +848,8 @@ export class X86Cpu {
     } else if (i === SS) {
       this.stackBig = (attr & ATTR_DB) !== 0;
     }
-    if (i === ES || i === SS || i === DS) this.updateFlat();
+    // Every data segment has a fast-path mask (segRdTlb/segWrTlb); ES/SS/DS also decide flatLimit.
+    if (i < 6) this.updateFlat();
   }
 
   /** Recomputes flatLimit and the segments' TLB masks (see there) after a segment, CPL, CR0 or oracle change. */
@@ -856,9 +858,10 @@ export class X86Cpu {
     const r = this.segRights;
     const b = this.segBase;
     for (let i = 0; i < 6; i++) {
-      const flat = b[i] === 0;
-      this.segRdTlb[i] = flat && (r[i]! & SR_READ_FAST) !== 0 ? this.rdMask | TLB_RAM : TLB_NEVER;
-      this.segWrTlb[i] = flat && (r[i]! & SR_WRITE_FAST) !== 0 ? this.wrMask | TLB_RAM : TLB_NEVER;
+      // Base 0 and expand-up: an offset is the linear address, valid up to segHi (the limit).
+      const zero = b[i] === 0 && this.segLo[i] === 0;
+      this.segRdTlb[i] = zero && (r[i]! & SR_READ) !== 0 ? this.rdMask | TLB_RAM : TLB_NEVER;
+      this.segWrTlb[i] = zero && (r[i]! & SR_WRITE) !== 0 ? this.wrMask | TLB_RAM : TLB_NEVER;
     }
     const flat =
       !this.paging.enabled &&
