@@ -20,7 +20,8 @@
  * branches scan both ways; calls scan the target and the fall-through.
  *
  * Self-modifying code: the original frame of every copy is watched (PhysicalMemory page
- * watching); a write drops the copy and unmaps it from every shadow, so the next fetch rescans.
+ * watching); a write to a byte the scan copied drops the copy and unmaps it from every shadow,
+ * so the next fetch rescans (writes to bytes never scanned leave the copy alone: see onWrite).
  */
 import { type PhysicalMemory, x86 } from "../../machine/index.js";
 
@@ -212,13 +213,29 @@ export class CodeScanner {
     copy.mappings.push(pteAddr);
   }
 
-  /** Watch handler: a store into machine address `paddr`; drops the copy of that frame. */
-  onWrite(paddr: number): boolean {
-    const copy = this.byOrigMfn.get(paddr >>> 12);
-    if (copy === undefined) return false;
-    this.drop(copy);
-    this.counters.codeInvalidations++;
-    return true;
+  /**
+   * Watch handler: a store of `size` bytes at machine address `paddr` (it may cross into the next
+   * frame). A copy is dropped only if the store touches a byte the scan copied: bytes it never
+   * reached are still INT3 in the copy, so the first arrival there rescans the new original
+   * anyway. Data sharing a page with code (compute's tables beside its loops) then costs
+   * nothing, as on VMware, instead of a rescan per store.
+   */
+  onWrite(paddr: number, size: number): boolean {
+    const end = paddr + Math.max(1, size);
+    let dropped = false;
+    for (let frame = paddr >>> 12; frame <= (end - 1) >>> 12; frame++) {
+      const copy = this.byOrigMfn.get(frame);
+      if (copy === undefined) continue;
+      const base = frame * 4096;
+      const hi = Math.min(end, base + 4096) - base;
+      let o = Math.max(paddr, base) - base;
+      while (o < hi && copy.scanned[o] === 0) o++;
+      if (o === hi) continue;
+      this.drop(copy);
+      this.counters.codeInvalidations++;
+      dropped = true;
+    }
+    return dropped;
   }
 
   private drop(copy: CodeCopy): void {

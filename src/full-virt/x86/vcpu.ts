@@ -1017,7 +1017,7 @@ export class X86FullVcpu {
       this.stats.gdtWrites++;
       if (this.machine.current === this) this.machine.cpu.gdtrLimit = this.gdt.guestLimit;
     }
-    this.scanner.onWrite(paddr);
+    this.scanner.onWrite(paddr, size);
   }
 
   /** Releases the domain's monitor frames (VcpuBackend.dispose). */

@@ -286,6 +286,37 @@ describe("self-modifying and self-examining code", () => {
     expect(f.d.vcpu.stats.breakpointHits.get("pushfw|pushf")).toBe(1);
   });
 
+  it("a store to bytes the scan never copied leaves the copy alone; code later written there still runs new", () => {
+    // mov ecx, CODE+0x800; mov dword [CODE+0x800], (mov al, 7; ret); call ecx (indirect: not
+    // followed at scan time); mov bl, al; mov al, 0; exit. The store lands in the scanned page but
+    // on bytes the scan never reached (still INT3 in the copy): no invalidation, and the call's
+    // arrival there traps and scans the new original.
+    const target = CODE + 0x800;
+    const code = [
+      0xb9,
+      ...le32(target),
+      0xc7,
+      0x05,
+      ...le32(target),
+      ...le32(0x00c307b0),
+      0xff,
+      0xd1,
+      0x88,
+      0xc3,
+      0xb0,
+      0x00,
+      ...exit(),
+      0xeb, // jmp $: ends the scan here (it would otherwise run on through the zero bytes)
+      0xfe,
+    ];
+    const n = runNative(code);
+    const f = runFull(code);
+    expect(f.d.crash).toBeNull();
+    expect(n.regs[EBX]! & 0xff).toBe(7);
+    expect(f.regs[EBX]! & 0xff).toBe(7);
+    expect(f.d.vcpu.stats.codeInvalidations).toBe(0);
+  });
+
   it("the guest reads its own code unpatched (data accesses reach the original frame)", () => {
     // pushf at `probe` is patched in the copy; mov al, [probe] must read 0x9C, not 0xCC.
     const probe = CODE + 0;
