@@ -51,6 +51,7 @@ import {
   holeIndex,
   MONITOR_LDT_SELECTOR,
 } from "./layout.js";
+import { newSavedCpu, restoreCpuState, type SavedCpu, saveCpuState } from "./saved-cpu.js";
 import { CodeScanner } from "./scanner.js";
 import { ShadowGdt } from "./shadow-gdt.js";
 import { FillResult, ShadowMmu } from "./shadow-paging.js";
@@ -124,14 +125,6 @@ export class X86FullMachine {
     this.current = v;
     v.loadCpu();
   }
-}
-
-interface SavedCpu {
-  readonly regs: Int32Array;
-  eip: number;
-  eflags: number;
-  readonly segs: x86.SegmentCache[];
-  halted: boolean;
 }
 
 export interface X86FullVcpuOptions {
@@ -254,13 +247,7 @@ export class X86FullVcpu {
       name: `${host.name} COM1 (16550)`,
     });
     this.exitPort = new ExitPort(this.ports, this.domainStop, EXIT_PORT);
-    this.saved = {
-      regs: new Int32Array(8),
-      eip: 0,
-      eflags: 0x202,
-      segs: [],
-      halted: false,
-    };
+    this.saved = newSavedCpu();
   }
 
   // --- frames ---------------------------------------------------------------------------------
@@ -321,24 +308,12 @@ export class X86FullVcpu {
   // --- world switch ---------------------------------------------------------------------------
 
   saveCpu(): void {
-    const cpu = this.machine.cpu;
-    const s = this.saved;
-    s.regs.set(cpu.regs);
-    s.eip = cpu.eip;
-    s.eflags = cpu.getEflags();
-    s.segs.length = 0;
-    for (let i = 0; i < 8; i++) s.segs.push(cpu.getSegment(i));
-    s.halted = cpu.halted;
+    saveCpuState(this.machine.cpu, this.saved);
   }
 
   loadCpu(): void {
     const cpu = this.machine.cpu;
-    const s = this.saved;
-    cpu.regs.set(s.regs);
-    cpu.eip = s.eip;
-    cpu.setEflags(s.eflags);
-    for (let i = 0; i < s.segs.length; i++) cpu.setSegment(i, s.segs[i]!);
-    cpu.halted = s.halted;
+    restoreCpuState(cpu, this.saved, this.saved.eflags);
     cpu.gdtrBase = HOLE_GDT;
     cpu.gdtrLimit = this.gdt.guestLimit;
     const sp = this.shadow.current;

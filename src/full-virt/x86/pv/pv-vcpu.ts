@@ -38,6 +38,7 @@ const PT_LOAD = 1;
 
 import type { MachinePageAllocator, P2m } from "../../interfaces.js";
 import { HOLE_BASE, HOLE_GDT, HOLE_GDT_PAGES, HOLE_IDT, HOLE_TSS, holeIndex } from "../layout.js";
+import { newSavedCpu, restoreCpuState, type SavedCpu, saveCpuState } from "../saved-cpu.js";
 import { X86Exit, type X86FullMachine } from "../vcpu.js";
 import { FLAT_DESCRIPTORS, flatSegment, HOLE_SLOT, PV_TSS_SELECTOR } from "./layout.js";
 import { PageType, PageTypes } from "./page-types.js";
@@ -107,13 +108,6 @@ export interface X86PvHost {
   crash(diagnostic: string): void;
 }
 
-interface SavedCpu {
-  readonly regs: Int32Array;
-  eip: number;
-  eflags: number;
-  readonly segs: x86.SegmentCache[];
-}
-
 /** The boot layout the domain builder chose (virtual addresses; docs/x86-pv-abi.md "Boot"). */
 export interface X86PvBootInfo {
   readonly entry: number;
@@ -143,7 +137,7 @@ export class X86PvVcpu {
   private readonly mem: PhysicalMemory;
   private readonly monitorFrames = new Set<number>();
   private readonly holePt: number;
-  private readonly saved: SavedCpu = { regs: new Int32Array(8), eip: 0, eflags: 0x202, segs: [] };
+  private readonly saved: SavedCpu = newSavedCpu();
   /** Scratch for one request copied in from the guest (copy once, then validate). */
   private readonly scratch = new DataView(new ArrayBuffer(64));
   private readonly scratchU8 = new Uint8Array(this.scratch.buffer);
@@ -334,23 +328,15 @@ export class X86PvVcpu {
   // --- world switch ---------------------------------------------------------------------------
 
   saveCpu(): void {
-    const cpu = this.machine.cpu;
-    const s = this.saved;
-    s.regs.set(cpu.regs);
-    s.eip = cpu.eip;
-    s.eflags = cpu.getEflags();
-    s.segs.length = 0;
-    for (let i = 0; i < 8; i++) s.segs.push(cpu.getSegment(i));
+    saveCpuState(this.machine.cpu, this.saved);
   }
 
   loadCpu(): void {
     const cpu = this.machine.cpu;
     const s = this.saved;
-    cpu.regs.set(s.regs);
-    cpu.eip = s.eip;
-    cpu.setEflags((s.eflags & ~IOPL_MASK) | IF);
-    for (let i = 0; i < s.segs.length; i++) cpu.setSegment(i, s.segs[i]!);
-    cpu.halted = false;
+    // The guest runs with IOPL 0 and the real IF set: its own IF is evtchn_upcall_mask.
+    s.halted = false;
+    restoreCpuState(cpu, s, (s.eflags & ~IOPL_MASK) | IF);
     cpu.gdtrBase = HOLE_GDT;
     cpu.gdtrLimit = HOLE_GDT_PAGES * 4096 - 1;
     cpu.idtrBase = HOLE_IDT;
