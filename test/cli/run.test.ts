@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { disassembleElf } from "../../src/cli/commands/disasm.js";
 import { type RunOptions, runGuest } from "../../src/cli/commands/run.js";
+import { runMipsCli } from "../../src/cli/commands/run-full.js";
 import { adelLoopElf, breakElf, exit42Elf } from "./guest-images.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pvkit-cli-"));
@@ -26,6 +27,19 @@ async function run(path: string, opts: RunOptions = {}) {
   });
   return { status, stdout: Buffer.from(out).toString("latin1"), stderr: err };
 }
+
+describe("pvkit run --mode / several guests: board-only flags", () => {
+  it("refuse --disk, --nic, --stdin and --max-instructions instead of ignoring them", async () => {
+    await expect(
+      runMipsCli(["samples/guests/mips/hello.elf"], { mode: "full", disk: "/tmp/none.img", nic: "loopback" }),
+    ).rejects.toThrow(/^--disk, --nic: only for one guest on its own board/);
+    await expect(
+      runMipsCli(["samples/guests/mips/hello.elf", "samples/guests/mips/hello.elf"], {
+        maxInstructions: "10",
+      }),
+    ).rejects.toThrow(/^--max-instructions: only for one guest/);
+  });
+});
 
 describe("pvkit run (mips)", () => {
   it("prints only the guest console on stdout and exits with the exit-port value", async () => {

@@ -97,8 +97,26 @@ export async function runMipsCli(
     ramMib?: string | number;
     input?: string;
     trace?: string;
+    disk?: string;
+    nic?: string;
+    stdin?: boolean;
+    maxInstructions?: string | number;
   },
 ): Promise<number> {
+  // These belong to one guest on its own board; a monitor's domains have none of them.
+  const boardOnly = (
+    [
+      ["--disk", opts.disk],
+      ["--nic", opts.nic],
+      ["--stdin", opts.stdin],
+      ["--max-instructions", opts.maxInstructions],
+    ] as const
+  ).filter(([, v]) => v !== undefined && v !== false);
+  if (boardOnly.length > 0)
+    throw new Error(
+      `${boardOnly.map(([f]) => f).join(", ")}: only for one guest on its own board (no --mode, one ELF); ` +
+        "--mode runs and several guests have no IDE/NE2000 models, take --input for the console and stop at a cycle limit",
+    );
   const arches = files.map((f) => opts.arch ?? archOfElf(new Uint8Array(readFileSync(f))));
   if (arches.every((a) => a === "x86"))
     return runX86Mode(files, opts, {
