@@ -43,7 +43,8 @@ export interface EventChannelHost {
  * that became pending while masked (masked: no upcall until unmask).
  */
 export interface EvtchnTraceEvent {
-  readonly kind: "send" | "raise" | "coalesced" | "masked" | "unmask";
+  /** `upcall`: a CPU back end entered the guest's event callback (`port` is -1). */
+  readonly kind: "send" | "raise" | "coalesced" | "masked" | "unmask" | "upcall";
   readonly domid: number;
   readonly port: number;
 }
@@ -324,6 +325,17 @@ export class EventChannels {
     const V = domain.layouts.vcpuInfo.offsets;
     const m = this.host.memory;
     return m.read8(v + V.evtchn_upcall_pending!) !== 0 && m.read8(v + V.evtchn_upcall_mask!) === 0;
+  }
+
+  /**
+   * A CPU back end is entering `domain`'s event callback: as Xen does on delivery, the upcall
+   * mask is set (the guest clears it when it has scanned the pending bits); the delivery is
+   * counted in the domain's statistics and traced. One place for TS, MIPS and x86 back ends.
+   */
+  upcallDelivered(domain: Domain): void {
+    this.setUpcallMask(domain, true);
+    domain.stats.upcalls++;
+    if (this.listeners.length > 0) this.trace("upcall", domain.domid, -1);
   }
 
   /** Sets or clears vcpu_info[0].evtchn_upcall_mask. */

@@ -44,7 +44,13 @@ export const traceProviders = new Map<string, TraceProvider>([
     (hv, write) =>
       hv.dispatcher.onHypercall((d, nr, args, res) => write(formatHypercall(d.domid, nr, args, res))),
   ],
-  ["events", (hv, write) => hv.events.onEvent((e) => write(`d${e.domid} evtchn ${e.kind} port ${e.port}`))],
+  [
+    "events",
+    (hv, write) =>
+      hv.events.onEvent((e) =>
+        write(e.port < 0 ? `d${e.domid} evtchn ${e.kind}` : `d${e.domid} evtchn ${e.kind} port ${e.port}`),
+      ),
+  ],
 ]);
 
 /** Parses "hypercalls,events" or "all" into provider names; throws listing the known kinds on a typo. */

@@ -87,8 +87,8 @@ export interface UpcallHost {
   needDelivery(): boolean;
   /** The event callback registered with set_callbacks (0: none). */
   entry(): number;
-  /** Sets vcpu_info.evtchn_upcall_mask, as Xen does when it delivers an upcall. */
-  mask(): void;
+  /** The upcall is being delivered: sets vcpu_info.evtchn_upcall_mask (as Xen does), counts, traces. */
+  delivered(): void;
 }
 
 export interface DiscoVcpuOptions {

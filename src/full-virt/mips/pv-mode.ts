@@ -215,11 +215,10 @@ export class MipsPvMode {
     r.epc = m.cpu.pc >>> 0;
     r.cause = (r.cause & ~(Cause.EXC_MASK | Cause.BD)) >>> 0;
     r.status = (r.status | Status.EXL) >>> 0;
-    up.mask();
+    up.delivered();
     v.syncHardware();
     v.setPc(entry);
     this.counts.upcalls++;
-    v.host.stats.upcalls++;
     this.exit();
     v.monitorCharge(DiscoRow.interrupts, m.costs.eventDeliver, m.clock.cycles - c0);
   }

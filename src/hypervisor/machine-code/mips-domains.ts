@@ -83,7 +83,7 @@ export async function runFullVirt(
             upcalls: {
               needDelivery: () => hv.events.eventsNeedDelivery(domain),
               entry: () => domain.vcpu.callbacks.eventAddress,
-              mask: () => hv.events.setUpcallMask(domain, true),
+              delivered: () => hv.events.upcallDelivered(domain),
             },
             isBlocked: () => domain.vcpu.state === "blocked",
           }

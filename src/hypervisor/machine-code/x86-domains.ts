@@ -175,6 +175,7 @@ export function createX86PvDomain(
     needDelivery: () => hv.events.eventsNeedDelivery(domain),
     upcallMask: () => hv.memory.read8(maskAt) !== 0,
     setUpcallMask: (masked) => hv.events.setUpcallMask(domain, masked),
+    upcallDelivered: () => hv.events.upcallDelivered(domain),
     isBlocked: () => domain.vcpu.state === "blocked",
     isAlive: () => domain.alive,
     takeYield: () => {

@@ -230,9 +230,8 @@ export class TsGuestBackend implements VcpuBackend {
   private deliverUpcall(): boolean {
     const handler = this.upcall;
     if (!handler || !this.hv.events.eventsNeedDelivery(this.domain)) return false;
-    this.domain.stats.upcalls++;
+    this.hv.events.upcallDelivered(this.domain);
     this.hv.chargeMonitor(this.domain, this.hv.costs.eventDeliver);
-    this.hv.events.setUpcallMask(this.domain, true);
     try {
       handler();
     } catch (err) {

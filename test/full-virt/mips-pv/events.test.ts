@@ -58,6 +58,23 @@ describe("MIPS PV: event upcalls", () => {
     expect(res.vcpus[2]!.host.stats.upcalls).toBe(0);
   });
 
+  it("--trace events shows each upcall after the raise that caused it", async () => {
+    const bytes = new Uint8Array(readFileSync(ELF));
+    const trace: string[] = [];
+    const res = await runFullVirt([{ name: "a", file: ELF, bytes, pv: true }], {
+      out: () => {},
+      ramMib: 4,
+      machineMib: 32,
+      trace: { kinds: "events", write: (l) => trace.push(l) },
+    });
+    expect(res.domains[0]!.state).toBe("shutdown");
+    const upcalls = trace.filter((l) => l.endsWith("d0 evtchn upcall"));
+    expect(upcalls).toHaveLength(8);
+    // The first: the timer's VIRQ raised, then delivered.
+    const first = trace.findIndex((l) => l.endsWith("d0 evtchn upcall"));
+    expect(trace[first - 1]).toMatch(/d0 evtchn raise port \d+$/);
+  });
+
   it("an upcall entry outside the domain's ksseg memory crashes only that domain, with a diagnostic", async () => {
     const a = newAsm(CODE);
     hyp(a, Hypercall.set_callbacks, 0x80001000); // kseg0: not where a PV kernel runs

@@ -99,6 +99,8 @@ export interface X86PvHost {
   /** vcpu_info.evtchn_upcall_mask (the guest's virtual IF, inverted). */
   upcallMask(): boolean;
   setUpcallMask(masked: boolean): void;
+  /** An upcall was delivered (its bounce frame built): count it and trace it; sets the mask too. */
+  upcallDelivered(): void;
   /** True once the scheduler blocked the vCPU (SCHEDOP_block, SCHEDOP_poll). */
   isBlocked(): boolean;
   /** False once the domain shut down or crashed. */
@@ -445,10 +447,11 @@ export class X86PvVcpu {
     const cb = this.host.callbacks;
     this.stats.worldSwitches++;
     this.stats.upcalls++;
-    this.host.stats.upcalls++;
     this.charge(this.machine.costs.eventDeliver);
     const cpu = this.machine.cpu;
+    // The frame saves the guest's virtual IF (the mask) before the bounce sets it.
     this.createBounceFrame(cb.eventSelector | 1, cb.eventAddress, true, 0, false, cpu.eip, "event upcall");
+    this.host.upcallDelivered();
   }
 
   /**
