@@ -206,78 +206,40 @@ export class Nfs3Program implements RpcProgram {
     return this.namespace.run(NAMESPACE_CHANGING.has(call.proc), () => this.dispatch(call, w));
   }
 
+  /**
+   * The procedures by number (RFC 1813 §3.3): each decodes its arguments from `r`, writes its
+   * result into `w` and returns the NFS3 status (or GARBAGE). NULL is answered in `dispatch`.
+   */
+  private readonly procedures: readonly ((r: XdrReader, w: XdrWriter) => Promise<number>)[] = [
+    async () => 0, // NULL
+    (r, w) => this.getattr(r, w),
+    (r, w) => this.setattr(r, w),
+    (r, w) => this.lookup(r, w),
+    (r, w) => this.access(r, w),
+    (r, w) => this.readlink(r, w),
+    (r, w) => this.read(r, w),
+    (r, w) => this.write(r, w),
+    (r, w) => this.create(r, w),
+    (r, w) => this.mkdir(r, w),
+    (r, w) => this.symlink(r, w),
+    (r, w) => this.mknod(r, w),
+    (r, w) => this.remove(r, w, false),
+    (r, w) => this.remove(r, w, true),
+    (r, w) => this.rename(r, w),
+    (r, w) => this.link(r, w),
+    (r, w) => this.readdir(r, w, false),
+    (r, w) => this.readdir(r, w, true),
+    (r, w) => this.fsstat(r, w),
+    (r, w) => this.fsinfo(r, w),
+    (r, w) => this.pathconf(r, w),
+    (r, w) => this.commit(r, w),
+  ];
+
   private async dispatch(call: RpcCall, w: XdrWriter): Promise<ProcedureOutcome> {
-    const r = call.args;
-    let status: number;
-    switch (call.proc) {
-      case Nfs3Proc.Null:
-        return { stat: AcceptStat.Success, note: "OK" };
-      case Nfs3Proc.Getattr:
-        status = await this.getattr(r, w);
-        break;
-      case Nfs3Proc.Setattr:
-        status = await this.setattr(r, w);
-        break;
-      case Nfs3Proc.Lookup:
-        status = await this.lookup(r, w);
-        break;
-      case Nfs3Proc.Access:
-        status = await this.access(r, w);
-        break;
-      case Nfs3Proc.Readlink:
-        status = await this.readlink(r, w);
-        break;
-      case Nfs3Proc.Read:
-        status = await this.read(r, w);
-        break;
-      case Nfs3Proc.Write:
-        status = await this.write(r, w);
-        break;
-      case Nfs3Proc.Create:
-        status = await this.create(r, w);
-        break;
-      case Nfs3Proc.Mkdir:
-        status = await this.mkdir(r, w);
-        break;
-      case Nfs3Proc.Symlink:
-        status = await this.symlink(r, w);
-        break;
-      case Nfs3Proc.Mknod:
-        status = await this.mknod(r, w);
-        break;
-      case Nfs3Proc.Remove:
-        status = await this.remove(r, w, false);
-        break;
-      case Nfs3Proc.Rmdir:
-        status = await this.remove(r, w, true);
-        break;
-      case Nfs3Proc.Rename:
-        status = await this.rename(r, w);
-        break;
-      case Nfs3Proc.Link:
-        status = await this.link(r, w);
-        break;
-      case Nfs3Proc.Readdir:
-        status = await this.readdir(r, w, false);
-        break;
-      case Nfs3Proc.Readdirplus:
-        status = await this.readdir(r, w, true);
-        break;
-      case Nfs3Proc.Fsstat:
-        status = await this.fsstat(r, w);
-        break;
-      case Nfs3Proc.Fsinfo:
-        status = await this.fsinfo(r, w);
-        break;
-      case Nfs3Proc.Pathconf:
-        status = await this.pathconf(r, w);
-        break;
-      case Nfs3Proc.Commit:
-        status = await this.commit(r, w);
-        break;
-      default:
-        return { stat: AcceptStat.ProcUnavail };
-    }
+    if (call.proc === Nfs3Proc.Null) return { stat: AcceptStat.Success, note: "OK" };
+    const proc = this.procedures[call.proc];
+    if (proc === undefined) return { stat: AcceptStat.ProcUnavail };
+    const status = await proc(call.args, w);
     if (status === GARBAGE) return { stat: AcceptStat.GarbageArgs };
     return { stat: AcceptStat.Success, note: nfs3StatusName(status) };
   }
