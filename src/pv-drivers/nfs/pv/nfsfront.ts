@@ -209,30 +209,11 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> imple
     const callPages = inline ? 0 : Math.ceil(record.length / PAGE_SIZE);
     const pages = await this.takePages(callPages + replyPages);
     const grants: number[] = [];
-    const mem = this.env.ctx.mem;
     let keep = -1; // copy path: reply pages [keep, keep + keepN) become page-cache pages
     let keepN = 0;
     try {
-      for (let i = 0; i < callPages; i++) {
-        mem.writeBytes(pages[i]! * PAGE_SIZE, record.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
-        grants.push(this.env.grants.grantAccess(this.backendId, pages[i]!, true));
-      }
-      for (let i = 0; i < replyPages; i++)
-        grants.push(this.env.grants.grantAccess(this.backendId, pages[callPages + i]!, false));
-      const id = this.nextId;
-      this.nextId = (this.nextId % 0x7fffffff) + 1;
       this.counters.calls++;
-      const rsp = await this.request({
-        id,
-        operation: NfsifOp.Call,
-        nrSegs: callPages,
-        nrReplySegs: replyPages,
-        flags: 0,
-        recordLen: record.length,
-        replyMax: Math.max(replyPages * PAGE_SIZE, 164),
-        inline: inline ? record : new Uint8Array(0),
-        grefs: grants.slice(),
-      });
+      const rsp = await this.sendCall(record, inline, callPages, replyPages, pages, grants);
       if (rsp.status !== NfsifStatus.Okay)
         throw new NfsTransportError(rsp.status, nfsifStatusName(rsp.status));
       let replyBytes: Uint8Array;
@@ -298,28 +279,7 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> imple
     const pages = await this.takePages(callPages + replyPages);
     const grants: number[] = [];
     try {
-      for (let i = 0; i < callPages; i++) {
-        this.env.ctx.mem.writeBytes(
-          pages[i]! * PAGE_SIZE,
-          record.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE),
-        );
-        grants.push(this.env.grants.grantAccess(this.backendId, pages[i]!, true));
-      }
-      for (let i = 0; i < replyPages; i++)
-        grants.push(this.env.grants.grantAccess(this.backendId, pages[callPages + i]!, false));
-      const id = this.nextId;
-      this.nextId = (this.nextId % 0x7fffffff) + 1;
-      const rsp = await this.request({
-        id,
-        operation: NfsifOp.Call,
-        nrSegs: callPages,
-        nrReplySegs: replyPages,
-        flags: 0,
-        recordLen: record.length,
-        replyMax: Math.max(replyPages * PAGE_SIZE, 164),
-        inline: inline ? record : new Uint8Array(0),
-        grefs: grants.slice(),
-      });
+      const rsp = await this.sendCall(record, inline, callPages, replyPages, pages, grants);
       if (rsp.status !== NfsifStatus.Okay) return { status: rsp.status, reply: null };
       const reply =
         (rsp.flags & NfsifRspFlag.ReplyInPages) !== 0
@@ -339,6 +299,40 @@ export class NfsFrontend extends RingFrontend<NfsifRequest, NfsifResponse> imple
       }
       this.givePages(back);
     }
+  }
+
+  /**
+   * One nfsif CALL: writes the record into the call pages (unless it goes inline), grants them
+   * read-only and the reply pages writable to the back end, and sends the request. `grants` is
+   * filled as it goes, so the caller's cleanup ends every grant made even if this throws.
+   */
+  private sendCall(
+    record: Uint8Array,
+    inline: boolean,
+    callPages: number,
+    replyPages: number,
+    pages: readonly number[],
+    grants: number[],
+  ): Promise<NfsifResponse> {
+    for (let i = 0; i < callPages; i++) {
+      this.env.ctx.mem.writeBytes(pages[i]! * PAGE_SIZE, record.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+      grants.push(this.env.grants.grantAccess(this.backendId, pages[i]!, true));
+    }
+    for (let i = 0; i < replyPages; i++)
+      grants.push(this.env.grants.grantAccess(this.backendId, pages[callPages + i]!, false));
+    const id = this.nextId;
+    this.nextId = (this.nextId % 0x7fffffff) + 1;
+    return this.request({
+      id,
+      operation: NfsifOp.Call,
+      nrSegs: callPages,
+      nrReplySegs: replyPages,
+      flags: 0,
+      recordLen: record.length,
+      replyMax: Math.max(replyPages * PAGE_SIZE, 164),
+      inline: inline ? record : new Uint8Array(0),
+      grefs: grants.slice(),
+    });
   }
 
   /** Sends a request as is (tests of hostile requests); resolves with the raw response. */
