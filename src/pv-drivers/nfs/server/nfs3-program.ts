@@ -371,9 +371,7 @@ export class Nfs3Program implements RpcProgram {
     } else {
       status = await this.applySattr(node, sattr, true);
     }
-    w.u32(status);
-    writeWccData(w, pre, await this.attrsAt(node.abs));
-    return status;
+    return this.replyWcc(w, status, node, pre);
   }
 
   /** LOOKUP (RFC 1813 §3.3.3); ".." at the root is the root. */
@@ -652,9 +650,13 @@ export class Nfs3Program implements RpcProgram {
     return Nfs3Status.Ok;
   }
 
-  private async failCreate(w: XdrWriter, status: Nfs3StatusCode, dir: FsNode, pre: WccAttr): Promise<number> {
+  /**
+   * A reply that is only a status and the wcc_data of `node` (RFC 1813: SETATTR, REMOVE, RMDIR,
+   * and every failed CREATE/MKDIR/SYMLINK/MKNOD on its directory): the post-op attributes read now.
+   */
+  private async replyWcc(w: XdrWriter, status: number, node: FsNode, pre: WccAttr): Promise<number> {
     w.u32(status);
-    writeWccData(w, pre, await this.attrsAt(dir.abs));
+    writeWccData(w, pre, await this.attrsAt(node.abs));
     return status;
   }
 
@@ -690,14 +692,14 @@ export class Nfs3Program implements RpcProgram {
         }
       } catch (err) {
         const status = statusOfError(err);
-        if (status !== Nfs3Status.Exist) return this.failCreate(w, status, dir, pre);
+        if (status !== Nfs3Status.Exist) return this.replyWcc(w, status, dir, pre);
         const existing = await this.fs.stat(rel);
         const replay =
           typeof existing !== "number" &&
           existing.st.isFile() &&
           existing.st.atimeNs / 1_000_000_000n === BigInt(hi) &&
           existing.st.mtimeNs / 1_000_000_000n === BigInt(lo);
-        if (!replay) return this.failCreate(w, Nfs3Status.Exist, dir, pre);
+        if (!replay) return this.replyWcc(w, Nfs3Status.Exist, dir, pre);
       }
       return this.finishCreate(w, dir, pre, rel);
     }
@@ -707,12 +709,12 @@ export class Nfs3Program implements RpcProgram {
       await fh.close();
     } catch (err) {
       const status = statusOfError(err);
-      return this.failCreate(w, status === Nfs3Status.IsDir ? Nfs3Status.Exist : status, dir, pre);
+      return this.replyWcc(w, status === Nfs3Status.IsDir ? Nfs3Status.Exist : status, dir, pre);
     }
     const node = await this.fs.stat(rel);
     if (typeof node !== "number") {
       const status = await this.applySattr(node, { ...sattr, uid: undefined, gid: undefined }, false);
-      if (status !== Nfs3Status.Ok) return this.failCreate(w, status, dir, pre);
+      if (status !== Nfs3Status.Ok) return this.replyWcc(w, status, dir, pre);
     }
     return this.finishCreate(w, dir, pre, rel);
   }
@@ -729,12 +731,12 @@ export class Nfs3Program implements RpcProgram {
     try {
       await mkdir(this.fs.abs(rel), sattr.mode ?? 0o755);
     } catch (err) {
-      return this.failCreate(w, statusOfError(err), dir, pre);
+      return this.replyWcc(w, statusOfError(err), dir, pre);
     }
     const node = await this.fs.stat(rel);
     if (typeof node !== "number") {
       const status = await this.applySattr(node, { ...sattr, uid: undefined, gid: undefined }, false);
-      if (status !== Nfs3Status.Ok) return this.failCreate(w, status, dir, pre);
+      if (status !== Nfs3Status.Ok) return this.replyWcc(w, status, dir, pre);
     }
     return this.finishCreate(w, dir, pre, rel);
   }
@@ -749,11 +751,11 @@ export class Nfs3Program implements RpcProgram {
     const prep = await this.prepareCreate(w, dirFh, name);
     if (typeof prep === "number") return prep;
     const { dir, pre, rel } = prep;
-    if (target.length === 0 || target.includes("\0")) return this.failCreate(w, Nfs3Status.Inval, dir, pre);
+    if (target.length === 0 || target.includes("\0")) return this.replyWcc(w, Nfs3Status.Inval, dir, pre);
     try {
       await symlink(target, this.fs.abs(rel));
     } catch (err) {
-      return this.failCreate(w, statusOfError(err), dir, pre);
+      return this.replyWcc(w, statusOfError(err), dir, pre);
     }
     return this.finishCreate(w, dir, pre, rel);
   }
@@ -776,7 +778,7 @@ export class Nfs3Program implements RpcProgram {
     const prep = await this.prepareCreate(w, dirFh, name);
     if (typeof prep === "number") return prep;
     const status = type >= Ftype3.Blk && type !== Ftype3.Lnk ? Nfs3Status.NotSupp : Nfs3Status.BadType;
-    return this.failCreate(w, status, prep.dir, prep.pre);
+    return this.replyWcc(w, status, prep.dir, prep.pre);
   }
 
   /** REMOVE and RMDIR (RFC 1813 §3.3.12–13). */
@@ -811,9 +813,7 @@ export class Nfs3Program implements RpcProgram {
         }
       }
     }
-    w.u32(status);
-    writeWccData(w, pre, await this.attrsAt(dir.abs));
-    return status;
+    return this.replyWcc(w, status, dir, pre);
   }
 
   /** RENAME (RFC 1813 §3.3.14), also across directories. */
