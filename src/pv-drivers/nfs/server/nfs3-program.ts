@@ -443,14 +443,8 @@ export class Nfs3Program implements RpcProgram {
 
   /** READLINK (RFC 1813 §3.3.5): the link text, never followed. */
   private async readlink(r: XdrReader, w: XdrWriter): Promise<number> {
-    const fh = readFh3(r);
-    if (!r.ok) return GARBAGE;
-    const node = await this.fs.resolve(fh);
-    if (typeof node === "number") {
-      w.u32(node);
-      writePostOpAttr(w, undefined);
-      return node;
-    }
+    const node = await this.resolveOnlyArg(r, w);
+    if (typeof node === "number") return node;
     let status: Nfs3StatusCode = Nfs3Status.Inval;
     let text = "";
     if (node.st.isSymbolicLink()) {
@@ -648,6 +642,22 @@ export class Nfs3Program implements RpcProgram {
     }
     writeWccData(w, pre, dirAfter);
     return Nfs3Status.Ok;
+  }
+
+  /**
+   * Decodes a procedure's only argument, a file handle, and resolves it (READLINK, FSSTAT, FSINFO,
+   * PATHCONF). On failure the reply is written already — the status and an empty post_op_attr,
+   * which is each of those procedures' failure body — and the status (or GARBAGE) comes back.
+   */
+  private async resolveOnlyArg(r: XdrReader, w: XdrWriter): Promise<FsNode | number> {
+    const fh = readFh3(r);
+    if (!r.ok) return GARBAGE;
+    const node = await this.fs.resolve(fh);
+    if (typeof node === "number") {
+      w.u32(node);
+      writePostOpAttr(w, undefined);
+    }
+    return node;
   }
 
   /**
@@ -998,14 +1008,8 @@ export class Nfs3Program implements RpcProgram {
 
   /** FSSTAT (RFC 1813 §3.3.18) from statfs(2) of the export root. */
   private async fsstat(r: XdrReader, w: XdrWriter): Promise<number> {
-    const fh = readFh3(r);
-    if (!r.ok) return GARBAGE;
-    const node = await this.fs.resolve(fh);
-    if (typeof node === "number") {
-      w.u32(node);
-      writePostOpAttr(w, undefined);
-      return node;
-    }
+    const node = await this.resolveOnlyArg(r, w);
+    if (typeof node === "number") return node;
     try {
       const s = await statfs(this.fs.root, { bigint: true });
       w.u32(Nfs3Status.Ok);
@@ -1026,14 +1030,8 @@ export class Nfs3Program implements RpcProgram {
 
   /** FSINFO (RFC 1813 §3.3.19). */
   private async fsinfo(r: XdrReader, w: XdrWriter): Promise<number> {
-    const fh = readFh3(r);
-    if (!r.ok) return GARBAGE;
-    const node = await this.fs.resolve(fh);
-    if (typeof node === "number") {
-      w.u32(node);
-      writePostOpAttr(w, undefined);
-      return node;
-    }
+    const node = await this.resolveOnlyArg(r, w);
+    if (typeof node === "number") return node;
     w.u32(Nfs3Status.Ok);
     writePostOpAttr(w, fattrOf(node.st));
     w.u32(NFS_MAX_TRANSFER).u32(PREFERRED_TRANSFER).u32(4096); // rtmax, rtpref, rtmult
@@ -1047,14 +1045,8 @@ export class Nfs3Program implements RpcProgram {
 
   /** PATHCONF (RFC 1813 §3.3.20), Linux/ext4 values. */
   private async pathconf(r: XdrReader, w: XdrWriter): Promise<number> {
-    const fh = readFh3(r);
-    if (!r.ok) return GARBAGE;
-    const node = await this.fs.resolve(fh);
-    if (typeof node === "number") {
-      w.u32(node);
-      writePostOpAttr(w, undefined);
-      return node;
-    }
+    const node = await this.resolveOnlyArg(r, w);
+    if (typeof node === "number") return node;
     w.u32(Nfs3Status.Ok);
     writePostOpAttr(w, fattrOf(node.st));
     w.u32(65000).u32(NAME_MAX); // linkmax (ext4 EXT4_LINK_MAX), name_max
