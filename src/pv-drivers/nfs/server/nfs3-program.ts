@@ -721,6 +721,20 @@ export class Nfs3Program implements RpcProgram {
       const status = statusOfError(err);
       return this.replyWcc(w, status === Nfs3Status.IsDir ? Nfs3Status.Exist : status, dir, pre);
     }
+    return this.finishCreateWithAttrs(w, dir, pre, rel, sattr);
+  }
+
+  /**
+   * CREATE's and MKDIR's last step: the client's attributes applied to the new object (never its
+   * owner: the server runs as one user), then the reply — or, if that fails, the failure body.
+   */
+  private async finishCreateWithAttrs(
+    w: XdrWriter,
+    dir: FsNode,
+    pre: WccAttr,
+    rel: string,
+    sattr: Sattr3,
+  ): Promise<number> {
     const node = await this.fs.stat(rel);
     if (typeof node !== "number") {
       const status = await this.applySattr(node, { ...sattr, uid: undefined, gid: undefined }, false);
@@ -743,12 +757,7 @@ export class Nfs3Program implements RpcProgram {
     } catch (err) {
       return this.replyWcc(w, statusOfError(err), dir, pre);
     }
-    const node = await this.fs.stat(rel);
-    if (typeof node !== "number") {
-      const status = await this.applySattr(node, { ...sattr, uid: undefined, gid: undefined }, false);
-      if (status !== Nfs3Status.Ok) return this.replyWcc(w, status, dir, pre);
-    }
-    return this.finishCreate(w, dir, pre, rel);
+    return this.finishCreateWithAttrs(w, dir, pre, rel, sattr);
   }
 
   /** SYMLINK (RFC 1813 §3.3.10): the text is stored as given; it is never followed by the server. */
