@@ -110,3 +110,40 @@ export function monitorHost(hv: Hypervisor, domain: Domain, exits: Map<number, n
     wake: () => hv.scheduler.wake(domain.vcpu),
   };
 }
+
+/**
+ * The end both monitors' runners share: unpause every domain, run the scheduler to the end (or
+ * `maxCycles`), and collect each domain's outcome. A PV domain exits by SCHEDOP_shutdown:
+ * poweroff is exit value 0, any other reason 1; an exit-port write (`exits`) wins.
+ */
+export async function finishMonitorRun<S, V extends { readonly stats: S }>(
+  hv: Hypervisor,
+  domains: readonly Domain[],
+  vcpus: V[],
+  pv: readonly boolean[],
+  exits: ReadonlyMap<number, number>,
+  maxCycles: number | undefined,
+  stopTraces: () => void,
+): Promise<MonitorRunResult<S, V>> {
+  const t0 = performance.now();
+  for (const d of domains) hv.unpause(d.domid);
+  const end = await hv.run(maxCycles);
+  const wallMs = performance.now() - t0;
+  const results = domains.map((d, i) => {
+    d.console.flush();
+    const shutdownExit =
+      pv[i] && d.shutdownReason !== null ? (d.shutdownReason === ShutdownReason.poweroff ? 0 : 1) : null;
+    return {
+      name: d.name,
+      state: d.state,
+      exitValue: exits.get(d.domid) ?? shutdownExit,
+      diagnostic: d.crashDiagnostic,
+      output: d.console.output,
+      stats: vcpus[i]!.stats,
+      guestCycles: d.stats.guestCycles,
+      monitorCycles: d.stats.monitorCycles,
+    };
+  });
+  stopTraces();
+  return { end, domains: results, cycles: hv.clock.cycles, wallMs, hypervisor: hv, vcpus };
+}

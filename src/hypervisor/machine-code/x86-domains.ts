@@ -5,12 +5,12 @@
  * side by side on the one simulated CPU.
  */
 import { vmware } from "../../full-virt/index.js";
-import { ShutdownReason } from "../../hypercalls/index.js";
 import { costTableHash } from "../../machine/index.js";
 import type { Domain } from "../domain.js";
 import type { Hypervisor } from "../hypervisor.js";
 import { hypercallFromRegisters } from "../trap-hypercall.js";
 import {
+  finishMonitorRun,
   formatMonitorStats,
   type MonitorDomainResult,
   type MonitorRunOptions,
@@ -109,31 +109,15 @@ export async function runX86Domains(
     domains.push(domain);
     vcpus.push(vcpu);
   }
-  const t0 = performance.now();
-  for (const d of domains) hv.unpause(d.domid);
-  const end = await hv.run(opts.maxCycles);
-  const wallMs = performance.now() - t0;
-  const results = domains.map((d, i) => {
-    d.console.flush();
-    return {
-      name: d.name,
-      state: d.state,
-      exitValue:
-        exits.get(d.domid) ??
-        (guests[i]!.pv && d.shutdownReason !== null
-          ? d.shutdownReason === ShutdownReason.poweroff
-            ? 0
-            : 1
-          : null),
-      diagnostic: d.crashDiagnostic,
-      output: d.console.output,
-      stats: vcpus[i]!.stats,
-      guestCycles: d.stats.guestCycles,
-      monitorCycles: d.stats.monitorCycles,
-    };
-  });
-  stopTraces();
-  return { end, domains: results, cycles: hv.clock.cycles, wallMs, hypervisor: hv, vcpus };
+  return finishMonitorRun(
+    hv,
+    domains,
+    vcpus,
+    guests.map((g) => g.pv === true),
+    exits,
+    opts.maxCycles,
+    stopTraces,
+  );
 }
 
 /**
