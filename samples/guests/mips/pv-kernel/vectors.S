@@ -12,6 +12,7 @@
  */
 #include "mips-cp0.h"
 #include "layout.h"
+#include "trapframe-asm.h"
 #include "pv.h"
 
 	.file	"vectors.S"
@@ -77,39 +78,7 @@ refill_body:
 trap_entry:
 	lui	$26, %hi(cur_frame)
 	lw	$26, %lo(cur_frame)($26)
-	sw	$1, 4($26)
-	sw	$2, 8($26)
-	sw	$3, 12($26)
-	sw	$4, 16($26)
-	sw	$5, 20($26)
-	sw	$6, 24($26)
-	sw	$7, 28($26)
-	sw	$8, 32($26)
-	sw	$9, 36($26)
-	sw	$10, 40($26)
-	sw	$11, 44($26)
-	sw	$12, 48($26)
-	sw	$13, 52($26)
-	sw	$14, 56($26)
-	sw	$15, 60($26)
-	sw	$16, 64($26)
-	sw	$17, 68($26)
-	sw	$18, 72($26)
-	sw	$19, 76($26)
-	sw	$20, 80($26)
-	sw	$21, 84($26)
-	sw	$22, 88($26)
-	sw	$23, 92($26)
-	sw	$24, 96($26)
-	sw	$25, 100($26)
-	sw	$28, 112($26)
-	sw	$29, 116($26)
-	sw	$30, 120($26)
-	sw	$31, 124($26)
-	mfhi	$8
-	mflo	$9
-	sw	$8, TF_HI($26)
-	sw	$9, TF_LO($26)
+	SAVE_GPRS
 	lui	$12, %hi(pv_regs)
 	lw	$12, %lo(pv_regs)($12)
 	lw	$8, PR_EPC($12)
