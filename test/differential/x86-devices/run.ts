@@ -2,12 +2,11 @@
  * Runs the device test guests under `qemu-system-i386 -M pc` with an IDE disk and/or an NE2000
  * and on pvkit's PC board with the same devices; output and exit value in the same terms.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { PcBoard, type PcBoardOptions } from "../../../src/machine/boards/pc.js";
 import { StopReason } from "../../../src/machine/cpu.js";
 import { FileDiskImage } from "../../../src/machine/devices/ata-disk.js";
-import { type GuestRun, QEMU_I386, qemuExitValue } from "../x86/qemu.js";
+import { type GuestRun, runQemuI386 } from "../x86/qemu.js";
 
 export { hasClang, hasQemuI386 } from "../x86/qemu.js";
 
@@ -15,35 +14,12 @@ export function runQemuDevices(
   elfPath: string,
   opts: { disk?: string; extra?: string[]; timeoutMs?: number } = {},
 ): Promise<GuestRun> {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  const args = ["-M", "pc", "-display", "none", "-monitor", "none", "-serial", "stdio", "-device"];
-  args.push("isa-debug-exit,iobase=0x501,iosize=2", "-kernel", elfPath);
-  if (opts.disk) args.push("-drive", `file=${opts.disk},format=raw,if=ide,index=0`);
-  if (opts.extra) args.push(...opts.extra);
-  return new Promise((resolve, reject) => {
-    const child = spawn(QEMU_I386, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`QEMU timed out after ${timeoutMs} ms on ${elfPath}; output so far:\n${out}\n${err}`));
-    }, timeoutMs);
-    child.stdout.setEncoding("latin1");
-    child.stdout.on("data", (d: string) => {
-      out += d;
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      if (err.trim() !== "") out += `\n[qemu stderr] ${err}`;
-      resolve({ output: out, exit: qemuExitValue(code) });
-    });
+  const extra = opts.disk ? ["-drive", `file=${opts.disk},format=raw,if=ide,index=0`] : [];
+  if (opts.extra) extra.push(...opts.extra);
+  return runQemuI386(elfPath, {
+    extra,
+    stderrInOutput: true,
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
   });
 }
 

@@ -41,12 +41,20 @@ export function qemuExitValue(status: number | null): number | null {
  */
 export function runQemuI386(
   elfPath: string,
-  opts: { append?: string; timeoutMs?: number } = {},
+  opts: {
+    append?: string;
+    /** More QEMU arguments (drives, NICs). */
+    extra?: readonly string[];
+    timeoutMs?: number;
+    /** Append QEMU's stderr (device warnings) to the output. */
+    stderrInOutput?: boolean;
+  } = {},
 ): Promise<GuestRun> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const args = ["-M", "pc", "-display", "none", "-monitor", "none", "-serial", "stdio", "-device"];
   args.push("isa-debug-exit,iobase=0x501,iosize=2", "-kernel", elfPath);
   if (opts.append !== undefined) args.push("-append", opts.append);
+  if (opts.extra) args.push(...opts.extra);
   return new Promise((resolve, reject) => {
     const child = spawn(QEMU_I386, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -68,6 +76,7 @@ export function runQemuI386(
     });
     child.on("exit", (code) => {
       clearTimeout(timer);
+      if (opts.stderrInOutput && err.trim() !== "") out += `\n[qemu stderr] ${err}`;
       resolve({ output: out, exit: qemuExitValue(code) });
     });
   });
